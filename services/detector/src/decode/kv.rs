@@ -1,0 +1,204 @@
+//! The key=value syslog encoding of older NVM collectors.
+//!
+//! `Jun 26 16:09:18 127.0.0.1 Jun 26 16:09:18 host  fv="nvzFlow_v9" pr="6" …`
+//!
+//! Values are double-quoted and a quote inside one is written `\"`, but
+//! backslashes are not escaped (`C:\Windows\…`), so a value may legitimately
+//! end in a backslash. The closing quote is therefore recognised by what
+//! follows it (end of line, or whitespace and the next `key=`), not by what
+//! precedes it. Some collectors single-quote values; `''` and `'` mean empty.
+
+use super::{DecodeError, RawField};
+use crate::record::Value;
+
+pub(super) fn fields(text: &str) -> Result<Vec<RawField>, DecodeError> {
+    let bytes = text.as_bytes();
+    let start = first_pair(bytes).ok_or(DecodeError::NoFields)?;
+
+    let mut fields = Vec::with_capacity(64);
+    let mut pos = start;
+    while pos < bytes.len() {
+        if bytes[pos].is_ascii_whitespace() {
+            pos += 1;
+            continue;
+        }
+        let (key, value, next) = pair(text, pos)?;
+        if let Some(value) = present(value) {
+            fields.push((key.to_owned(), Value::One(value)));
+        }
+        pos = next;
+    }
+    Ok(fields)
+}
+
+/// Maps the encodings' empty markers to "absent".
+pub(super) fn present(value: String) -> Option<String> {
+    match value.as_str() {
+        "" | "''" | "'" => None,
+        _ => Some(value),
+    }
+}
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Finds where the pairs begin: the first `key=` that starts a token and is
+/// followed by a quote. Syslog headers never contain one.
+fn first_pair(bytes: &[u8]) -> Option<usize> {
+    let mut token_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            token_start = i + 1;
+            continue;
+        }
+        if b == b'='
+            && i > token_start
+            && bytes[token_start..i].iter().all(|&c| is_key_byte(c))
+            && matches!(bytes.get(i + 1), Some(b'"') | Some(b'\''))
+        {
+            return Some(token_start);
+        }
+    }
+    None
+}
+
+/// Parses `key="value"` at `pos`; returns the key, the unescaped value and
+/// the position after the pair.
+fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
+    let bytes = text.as_bytes();
+    let key_end = pos + bytes[pos..].iter().take_while(|&&b| is_key_byte(b)).count();
+    if key_end == pos || bytes.get(key_end) != Some(&b'=') {
+        return Err(DecodeError::KeyValue {
+            offset: pos,
+            what: "expected key=",
+        });
+    }
+    let key = &text[pos..key_end];
+    let value_start = key_end + 1;
+
+    match bytes.get(value_start) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let close = closing_quote(bytes, value_start + 1, q).ok_or(DecodeError::KeyValue {
+                offset: value_start,
+                what: "unterminated quoted value",
+            })?;
+            let raw = &text[value_start + 1..close];
+            Ok((key, unescape(raw, q), close + 1))
+        }
+        _ => {
+            // Unquoted value: runs to the next whitespace.
+            let end = value_start
+                + bytes[value_start..]
+                    .iter()
+                    .take_while(|b| !b.is_ascii_whitespace())
+                    .count();
+            Ok((key, text[value_start..end].to_owned(), end))
+        }
+    }
+}
+
+/// The index of the quote that closes a value opened just before `from`.
+fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
+    let mut i = from;
+    while i < bytes.len() {
+        if bytes[i] == quote && ends_value(bytes, i + 1) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `pos` (just after a quote) is the end of a value: end of text, or
+/// whitespace followed by another `key=` or the end.
+fn ends_value(bytes: &[u8], pos: usize) -> bool {
+    let rest = &bytes[pos..];
+    if rest.is_empty() {
+        return true;
+    }
+    if !rest[0].is_ascii_whitespace() {
+        return false;
+    }
+    let next = rest.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(next) = next else { return true };
+    let token = &rest[next..];
+    let key_len = token.iter().take_while(|&&b| is_key_byte(b)).count();
+    key_len > 0 && token.get(key_len) == Some(&b'=')
+}
+
+/// Undoes `\"` (or `\'` in single-quoted values); every other backslash is
+/// literal, as Windows paths arrive unescaped.
+fn unescape(raw: &str, quote: u8) -> String {
+    let escaped = [b'\\', quote];
+    if !raw.as_bytes().windows(2).any(|w| w == escaped) {
+        return raw.to_owned();
+    }
+    let quote = quote as char;
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&quote) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(text: &str) -> Vec<(String, String)> {
+        fields(text)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.first().unwrap().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn skips_syslog_headers_and_reads_pairs() {
+        let got = map("Jun 26 16:09:18 127.0.0.1 Jun 26 16:09:18 h1  fv=\"nvzFlow_v9\" pr=\"6\"");
+        assert_eq!(
+            got,
+            vec![
+                ("fv".into(), "nvzFlow_v9".into()),
+                ("pr".into(), "6".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn keeps_windows_backslashes_and_a_trailing_backslash() {
+        let got = map(r#"x fv="v" ppath="C:\Windows\system32\" pid="1""#);
+        assert_eq!(got[1].1, r"C:\Windows\system32\");
+        assert_eq!(got[2].1, "1");
+    }
+
+    #[test]
+    fn unescapes_quotes_inside_values() {
+        let got = map(r#"fv="v" parg=" /i \"https://x/y.msi\"" ppid="9""#);
+        assert_eq!(got[1].1, r#" /i "https://x/y.msi""#);
+        assert_eq!(got[2].1, "9");
+    }
+
+    #[test]
+    fn drops_empty_markers() {
+        let got = map(r#"fv="v" hh="''" hm="'" ht="" aliul='' pn='cmd.exe'"#);
+        assert_eq!(
+            got,
+            vec![("fv".into(), "v".into()), ("pn".into(), "cmd.exe".into())]
+        );
+    }
+
+    #[test]
+    fn rejects_unterminated_values_and_text_without_pairs() {
+        assert!(matches!(
+            fields("fv=\"abc pr=1"),
+            Err(DecodeError::KeyValue { .. })
+        ));
+        assert_eq!(fields("just a syslog line"), Err(DecodeError::NoFields));
+    }
+}

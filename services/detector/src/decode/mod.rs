@@ -1,0 +1,111 @@
+//! Bytes in, a normalised [`Record`] out, or a typed reason it could not be.
+//!
+//! The encoding is detected per message: a flat JSON object (newer NVM
+//! collectors) or `key="value"` pairs behind syslog headers (older ones).
+//! Nothing here knows about Kafka; a [`DecodeError`] becomes a dead-letter
+//! record in the shell and a stderr line in `scan`.
+
+mod json;
+mod kv;
+mod normalise;
+
+use crate::record::{Encoding, Record};
+
+pub use normalise::{cim_name, transport_name};
+
+/// Messages larger than this are dead-lettered unread. The largest real NVM
+/// records (long command lines, module lists) are a few KiB; 64 KiB leaves a
+/// wide margin while bounding what one hostile message can cost.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// Why a message is not a usable NVM flow record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("record of {size} bytes exceeds the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("empty message")]
+    Empty,
+    #[error("message is not valid UTF-8 (first bad byte at {offset})")]
+    NotUtf8 { offset: usize },
+    #[error("malformed JSON: {0}")]
+    Json(String),
+    #[error("JSON value of field `{field}` is an object; NVM records are flat")]
+    NestedJson { field: String },
+    #[error("no key=value pairs found")]
+    NoFields,
+    #[error("malformed key=value text at byte {offset}: {what}")]
+    KeyValue { offset: usize, what: &'static str },
+    #[error("not an NVM flow record: no `fv` (flow version) field")]
+    NotNvm,
+    #[error("field `{field}` must be a whole number of {unit}, got {value:?}")]
+    BadTime {
+        field: &'static str,
+        unit: &'static str,
+        value: String,
+    },
+    #[error("record has no event time (neither `fsms` nor `fss`)")]
+    MissingTime,
+}
+
+impl DecodeError {
+    /// A short, stable code for headers and metric labels.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::Empty => "empty",
+            DecodeError::NotUtf8 { .. } => "not_utf8",
+            DecodeError::Json(_) => "bad_json",
+            DecodeError::NestedJson { .. } => "nested_json",
+            DecodeError::NoFields => "no_fields",
+            DecodeError::KeyValue { .. } => "bad_key_value",
+            DecodeError::NotNvm => "not_nvm",
+            DecodeError::BadTime { .. } => "bad_time",
+            DecodeError::MissingTime => "missing_time",
+        }
+    }
+}
+
+/// Decoding limits.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    pub max_record_bytes: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+/// A raw field as decoded, before normalisation: a native key and its
+/// values, with absent markers (`''`, `'`, empty) already removed.
+pub(crate) type RawField = (String, crate::record::Value);
+
+/// Decodes one message of either encoding into a normalised record.
+///
+/// # Errors
+/// Returns the first reason the message is not a usable flow record.
+pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Record, DecodeError> {
+    if bytes.len() > options.max_record_bytes {
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: options.max_record_bytes,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if text.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+
+    let (encoding, fields) = if text.starts_with('{') {
+        (Encoding::Json, json::fields(text)?)
+    } else {
+        (Encoding::KeyValue, kv::fields(text)?)
+    };
+    normalise::record(encoding, fields)
+}

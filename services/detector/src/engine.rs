@@ -1,0 +1,134 @@
+//! The detection engine for one input partition: decode, match, window,
+//! render. `scan` and the Kafka shell both drive it, so they cannot disagree.
+
+use crate::alert::{render, Alert};
+use crate::decode::{decode, DecodeError, DecodeOptions};
+use crate::rule::RuleSet;
+use crate::window::{Emission, Outcome, WindowConfig, WindowState};
+use std::sync::Arc;
+
+/// Settings shared by every partition.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub rules: Arc<RuleSet>,
+    pub decode: DecodeOptions,
+    pub windows: WindowConfig,
+}
+
+/// What happened to one message; the caller routes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Disposition {
+    /// Not a usable record: dead-letter it with this reason.
+    DeadLetter(DecodeError),
+    /// Its window had closed: route it to the late topic.
+    Late { time_ms: i64 },
+    /// Folded into the windows.
+    Processed(Outcome),
+}
+
+/// Running totals of one partition's engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub records: u64,
+    pub dead_lettered: u64,
+    pub late: u64,
+    pub matched: u64,
+    /// Matches that no stats row can hold because a BY field was missing.
+    pub missing_by_field: u64,
+    pub alerts_new: u64,
+    pub alerts_update: u64,
+    pub alerts_final: u64,
+    /// Emissions whose row the rule's post-stats search dropped.
+    pub filtered: u64,
+}
+
+/// One partition's engine: its windows and counters.
+#[derive(Debug, Clone)]
+pub struct PartitionEngine {
+    config: EngineConfig,
+    state: WindowState,
+    counters: Counters,
+    emissions: Vec<Emission>,
+}
+
+impl PartitionEngine {
+    /// A fresh partition.
+    pub fn new(config: EngineConfig) -> Self {
+        let state = WindowState::new(config.windows);
+        PartitionEngine {
+            config,
+            state,
+            counters: Counters::default(),
+            emissions: Vec::with_capacity(16),
+        }
+    }
+
+    /// Decodes and processes one message, appending due alerts to `alerts`.
+    pub fn on_message(
+        &mut self,
+        bytes: &[u8],
+        now_ms: i64,
+        alerts: &mut Vec<Alert>,
+    ) -> Disposition {
+        self.counters.records += 1;
+        let record = match decode(bytes, &self.config.decode) {
+            Ok(record) => record,
+            Err(error) => {
+                self.counters.dead_lettered += 1;
+                return Disposition::DeadLetter(error);
+            }
+        };
+        let outcome = self
+            .state
+            .process(&self.config.rules, &record, now_ms, &mut self.emissions);
+        self.counters.matched += u64::from(outcome.matched_rules);
+        self.counters.missing_by_field += u64::from(outcome.missing_by_field);
+        self.render_emissions(alerts);
+        if outcome.late {
+            self.counters.late += 1;
+            return Disposition::Late {
+                time_ms: record.time_ms(),
+            };
+        }
+        Disposition::Processed(outcome)
+    }
+
+    /// Lets processing time pass (held updates, idle watermark).
+    pub fn on_tick(&mut self, now_ms: i64, alerts: &mut Vec<Alert>) {
+        self.state
+            .tick(&self.config.rules, now_ms, &mut self.emissions);
+        self.render_emissions(alerts);
+    }
+
+    /// End of a bounded input: closes every open window.
+    pub fn close_all(&mut self, alerts: &mut Vec<Alert>) {
+        self.state
+            .close_all(&self.config.rules, &mut self.emissions);
+        self.render_emissions(alerts);
+    }
+
+    fn render_emissions(&mut self, alerts: &mut Vec<Alert>) {
+        for emission in self.emissions.drain(..) {
+            let Some(alert) = render(&self.config.rules, &emission) else {
+                self.counters.filtered += 1;
+                continue;
+            };
+            match alert.status {
+                crate::window::Status::New => self.counters.alerts_new += 1,
+                crate::window::Status::Update => self.counters.alerts_update += 1,
+                crate::window::Status::Final => self.counters.alerts_final += 1,
+            }
+            alerts.push(alert);
+        }
+    }
+
+    /// The running totals.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The window state (for snapshots and inspection).
+    pub fn state(&self) -> &WindowState {
+        &self.state
+    }
+}

@@ -1,0 +1,9 @@
+//! The Kafka-aware shell: the only async code, and the only code that
+//! knows rdkafka. Everything it decides is delegated to the engine.
+
+pub mod client;
+pub mod output;
+pub mod replay;
+pub mod stream;
+pub mod tail;
+pub mod topics;

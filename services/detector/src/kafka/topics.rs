@@ -1,0 +1,118 @@
+//! Topic creation: `nvm-detector topics`, and the output topics `run`
+//! creates when they are missing.
+
+use super::client::ClientArgs;
+use super::stream::TopicNames;
+use anyhow::Context;
+use clap::Args;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
+use std::process::ExitCode;
+use std::time::Duration;
+use tracing::info;
+
+/// Settings of `topics`.
+#[derive(Debug, Args)]
+pub struct TopicsArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub topics: TopicNames,
+    /// Partitions of the input topic (and of the dead-letter and late
+    /// topics, which mirror it).
+    #[arg(long, default_value_t = 6)]
+    pub partitions: i32,
+    /// Partitions of the alerts topic.
+    #[arg(long, default_value_t = 3)]
+    pub alert_partitions: i32,
+    /// Replication factor of every topic.
+    #[arg(long, default_value_t = 1)]
+    pub replication: i32,
+}
+
+/// A topic to create.
+#[derive(Debug, Clone)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    pub replication: i32,
+}
+
+/// `nvm-detector topics`: creates every topic that does not exist yet.
+///
+/// # Errors
+/// A topic that cannot be created for a reason other than existing already.
+pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
+    if args.partitions < 1 || args.alert_partitions < 1 || args.replication < 1 {
+        anyhow::bail!("--partitions, --alert-partitions and --replication must be at least 1");
+    }
+    let t = &args.topics;
+    let spec = |name: &str, partitions| TopicSpec {
+        name: name.to_owned(),
+        partitions,
+        replication: args.replication,
+    };
+    let specs = [
+        spec(&t.input_topic, args.partitions),
+        spec(&t.alerts_topic, args.alert_partitions),
+        spec(&t.dlq_topic, args.partitions),
+        spec(&t.late_topic, args.partitions),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(create(&args.client, &specs))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the topics that do not exist; existing ones are left as they are.
+///
+/// # Errors
+/// Any creation failure other than "already exists".
+pub async fn create(client: &ClientArgs, specs: &[TopicSpec]) -> anyhow::Result<()> {
+    let mut config = client.config();
+    client.apply_overrides(&mut config);
+    let admin: AdminClient<DefaultClientContext> =
+        config.create().context("creating the Kafka admin client")?;
+    let new: Vec<NewTopic<'_>> = specs
+        .iter()
+        .map(|s| {
+            NewTopic::new(
+                &s.name,
+                s.partitions,
+                TopicReplication::Fixed(s.replication),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .create_topics(&new, &options)
+        .await
+        .context("creating topics")?;
+    for result in results {
+        match result {
+            Ok(name) => info!(topic = %name, "topic created"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => anyhow::bail!("creating topic {name}: {code}"),
+        }
+    }
+    Ok(())
+}
+
+/// The detector's output topics, created with one partition each when
+/// missing (a deployment that cares creates them itself, sized).
+///
+/// # Errors
+/// As [`create`].
+pub async fn ensure_outputs(client: &ClientArgs, topics: &TopicNames) -> anyhow::Result<()> {
+    let specs: Vec<TopicSpec> = [&topics.alerts_topic, &topics.dlq_topic, &topics.late_topic]
+        .into_iter()
+        .map(|name| TopicSpec {
+            name: name.clone(),
+            partitions: 1,
+            replication: 1,
+        })
+        .collect();
+    create(client, &specs).await
+}
