@@ -109,3 +109,6 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Record, DecodeErr
     };
     normalise::record(encoding, fields)
 }
+
+#[cfg(test)]
+mod tests;

@@ -32,7 +32,7 @@ pub fn parse(text: &str) -> Result<Plan, ParseError> {
     let mut stats = None;
     let mut post = vec![];
 
-    for (i, segment) in split_pipeline(&tokens).into_iter().enumerate() {
+    for (i, (segment, end)) in split_pipeline(&tokens, end).into_iter().enumerate() {
         let mut p = Parser {
             tokens: segment,
             pos: 0,
@@ -76,8 +76,18 @@ pub fn parse(text: &str) -> Result<Plan, ParseError> {
     })
 }
 
-fn split_pipeline(tokens: &[Token]) -> Vec<&[Token]> {
-    tokens.split(|t| t.kind == Tok::Pipe).collect()
+/// Splits the tokens at pipes; each command ends where its pipe stands.
+fn split_pipeline(tokens: &[Token], text_end: usize) -> Vec<(&[Token], usize)> {
+    let mut segments = vec![];
+    let mut start = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        if token.kind == Tok::Pipe {
+            segments.push((&tokens[start..i], token.offset));
+            start = i + 1;
+        }
+    }
+    segments.push((&tokens[start..], text_end));
+    segments
 }
 
 struct Parser<'a> {

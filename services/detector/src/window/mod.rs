@@ -341,3 +341,6 @@ impl WindowState {
 fn rule_index(rules: &RuleSet, id: &str) -> Option<usize> {
     rules.rules().iter().position(|r| r.meta.id == id)
 }
+
+#[cfg(test)]
+mod tests;
