@@ -34,6 +34,15 @@ enum Command {
     Topics(crate::kafka::topics::TopicsArgs),
     /// Print the alerts on an alerts topic, one JSON document per line.
     Alerts(crate::kafka::tail::AlertsArgs),
+    /// Compile the rules and point out where they match less than meant.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+struct LintArgs {
+    /// Rules directory: macros.yml and detections/*.yml.
+    #[arg(long, env = "NVM_RULES", default_value = "rules")]
+    rules: PathBuf,
 }
 
 /// Engine settings shared by `run` and `scan`.
@@ -111,6 +120,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => crate::kafka::replay::run(args),
         Command::Topics(args) => crate::kafka::topics::run(args),
         Command::Alerts(args) => crate::kafka::tail::run(args),
+        Command::Lint(args) => lint(args),
     };
     match result {
         Ok(code) => code,
@@ -145,5 +155,24 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         c.late,
         c.missing_by_field
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Compiles every rule (a failure is the exit code 2 of any error) and
+/// prints the lint findings; findings alone do not fail the command.
+fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let rules = RuleSet::load(&args.rules).context("loading rules")?;
+    for rule in rules.rules() {
+        let findings = crate::lint::lint(rule);
+        println!(
+            "{}: {} ({} findings)",
+            rule.path.display(),
+            rule.meta,
+            findings.len()
+        );
+        for finding in findings {
+            println!("  {finding}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

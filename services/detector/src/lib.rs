@@ -12,6 +12,7 @@ pub mod cli;
 pub mod decode;
 pub mod engine;
 pub mod kafka;
+pub mod lint;
 pub mod record;
 pub mod rule;
 pub mod scan;

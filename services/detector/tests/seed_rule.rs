@@ -252,3 +252,21 @@ fn key_value_and_json_encodings_of_one_flow_give_the_same_row() {
         json!([r#"copy "C:\a b" mega:x"#])
     );
 }
+
+#[test]
+fn lint_points_out_the_published_rules_known_weaknesses() {
+    let rules = common::bundled_rules();
+    let findings = nvm_detector::lint::lint(&rules.rules()[0]);
+    let has = |code: &str, needle: &str| {
+        findings
+            .iter()
+            .any(|f| f.code == code && f.message.contains(needle))
+    };
+    assert!(has("option-anchored-at-end", "--transfers"));
+    assert!(has("needs-leading-space", "copy"));
+    assert!(has("open-remote-name", "sftp:"));
+    assert!(has("literal-image-name", "rclone.exe"));
+    assert!(has("by-field-often-missing", "process_integrity_level"));
+    let unique: std::collections::HashSet<_> = findings.iter().map(|f| &f.message).collect();
+    assert_eq!(unique.len(), findings.len(), "no finding twice");
+}
