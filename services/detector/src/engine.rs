@@ -4,7 +4,7 @@
 use crate::alert::{render, Alert};
 use crate::decode::{decode, DecodeError, DecodeOptions};
 use crate::rule::RuleSet;
-use crate::window::{Emission, Outcome, WindowConfig, WindowState};
+use crate::window::{Change, Emission, Outcome, WindowConfig, WindowMismatch, WindowState};
 use std::sync::Arc;
 
 /// Settings shared by every partition.
@@ -120,6 +120,28 @@ impl PartitionEngine {
             }
             alerts.push(alert);
         }
+    }
+
+    /// Rebuilds a partition from its changelog, in changelog order.
+    ///
+    /// # Errors
+    /// State kept with another window length.
+    pub fn restored(
+        config: EngineConfig,
+        changes: impl IntoIterator<Item = Change>,
+        now_ms: i64,
+    ) -> Result<Self, WindowMismatch> {
+        let mut engine = PartitionEngine::new(config);
+        for change in changes {
+            engine.state.apply(change)?;
+        }
+        engine.state.resume_at(now_ms);
+        Ok(engine)
+    }
+
+    /// State changes since the last call, for the changelog.
+    pub fn drain_changes(&mut self) -> Vec<Change> {
+        self.state.drain_changes()
     }
 
     /// The running totals.

@@ -12,6 +12,8 @@
 //! an idle partition's watermark move on, so that a quiet partition does not
 //! hold its windows open forever.
 
+pub mod changelog;
+
 use crate::record::Record;
 use crate::rule::RuleSet;
 use crate::stats::{group_keys, Aggregate};
@@ -71,6 +73,9 @@ pub struct GroupState {
     pub agg: Aggregate,
     /// Processing time of the last `new` or `update` emitted.
     pub last_emit_ms: i64,
+    /// Records arrived since the last alert; an `update` is held back.
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// What an alert reports about a group.
@@ -120,6 +125,10 @@ pub struct WindowState {
     watermark_ms: Option<i64>,
     /// Processing time of the last record.
     last_record_at_ms: Option<i64>,
+    /// Groups changed (or closed) since changes were last drained.
+    changed: BTreeSet<GroupId>,
+    /// Whether the watermark moved since changes were last drained.
+    meta_changed: bool,
 }
 
 impl WindowState {
@@ -132,6 +141,8 @@ impl WindowState {
             max_event_ms: None,
             watermark_ms: None,
             last_record_at_ms: None,
+            changed: BTreeSet::new(),
+            meta_changed: false,
         }
     }
 
@@ -220,10 +231,13 @@ impl WindowState {
             Some(state) => {
                 state.agg.add(spec, record);
                 if now_ms - state.last_emit_ms < self.config.update_interval_ms {
-                    self.dirty.insert(group);
+                    state.pending = true;
+                    self.dirty.insert(group.clone());
+                    self.changed.insert(group);
                     return;
                 }
                 state.last_emit_ms = now_ms;
+                state.pending = false;
                 Status::Update
             }
             None => {
@@ -232,12 +246,14 @@ impl WindowState {
                 let state = GroupState {
                     agg,
                     last_emit_ms: now_ms,
+                    pending: false,
                 };
                 self.groups.insert(group.clone(), state);
                 Status::New
             }
         };
         self.dirty.remove(&group);
+        self.changed.insert(group.clone());
         let agg = self.groups[&group].agg.clone();
         out.push(Emission {
             status,
@@ -282,6 +298,8 @@ impl WindowState {
                 continue;
             };
             state.last_emit_ms = now_ms;
+            state.pending = false;
+            self.changed.insert(group.clone());
             out.push(Emission {
                 status: Status::Update,
                 rule: index,
@@ -293,7 +311,11 @@ impl WindowState {
     }
 
     fn raise_watermark(&mut self, to: i64) {
-        self.watermark_ms = Some(self.watermark_ms.map_or(to, |w| w.max(to)));
+        let raised = self.watermark_ms.map_or(to, |w| w.max(to));
+        if self.watermark_ms != Some(raised) {
+            self.watermark_ms = Some(raised);
+            self.meta_changed = true;
+        }
     }
 
     /// Emits `final` for every group whose window end plus the allowed
@@ -325,6 +347,8 @@ impl WindowState {
         out: &mut Vec<Emission>,
     ) {
         self.dirty.remove(&group);
+        // The changelog must learn that the window closed (a tombstone).
+        self.changed.insert(group.clone());
         let Some(index) = rule_index(rules, &group.rule_id) else {
             return;
         };
@@ -335,6 +359,103 @@ impl WindowState {
             group,
             agg: state.agg,
         });
+    }
+}
+
+/// One change to a partition's state, as its changelog records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A group's new state, or `None` once its window closed.
+    Group(GroupId, Option<GroupState>),
+    /// The partition's watermark and the window length it was kept with.
+    Meta(Meta),
+}
+
+/// Partition-wide state that outlives any one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    pub window_ms: i64,
+    pub max_event_ms: Option<i64>,
+    pub watermark_ms: Option<i64>,
+}
+
+/// Restoring state that was kept with other window settings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state was kept with {found} ms windows but window length is now {configured} ms; use a new consumer group (or delete its changelog) to change it")]
+pub struct WindowMismatch {
+    pub found: i64,
+    pub configured: i64,
+}
+
+impl WindowState {
+    /// Changes since the last call, each group once with its latest state.
+    pub fn drain_changes(&mut self) -> Vec<Change> {
+        let mut changes: Vec<Change> = std::mem::take(&mut self.changed)
+            .into_iter()
+            .map(|g| {
+                let state = self.groups.get(&g).cloned();
+                Change::Group(g, state)
+            })
+            .collect();
+        if std::mem::take(&mut self.meta_changed) {
+            changes.push(Change::Meta(self.meta()));
+        }
+        changes
+    }
+
+    /// Whether anything changed since changes were last drained.
+    pub fn has_changes(&self) -> bool {
+        self.meta_changed || !self.changed.is_empty()
+    }
+
+    /// The partition-wide state.
+    pub fn meta(&self) -> Meta {
+        Meta {
+            window_ms: self.config.window_ms,
+            max_event_ms: self.max_event_ms,
+            watermark_ms: self.watermark_ms,
+        }
+    }
+
+    /// Applies a change read back from the changelog (restore). Applying a
+    /// changelog in order rebuilds the state that wrote it.
+    ///
+    /// # Errors
+    /// State kept with another window length.
+    pub fn apply(&mut self, change: Change) -> Result<(), WindowMismatch> {
+        match change {
+            Change::Group(group, Some(state)) => {
+                if state.pending {
+                    self.dirty.insert(group.clone());
+                } else {
+                    self.dirty.remove(&group);
+                }
+                self.groups.insert(group, state);
+            }
+            Change::Group(group, None) => {
+                self.dirty.remove(&group);
+                self.groups.remove(&group);
+            }
+            Change::Meta(meta) => {
+                if meta.window_ms != self.config.window_ms {
+                    return Err(WindowMismatch {
+                        found: meta.window_ms,
+                        configured: self.config.window_ms,
+                    });
+                }
+                self.max_event_ms = meta.max_event_ms;
+                self.watermark_ms = meta.watermark_ms;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the idle clock after a restore: no record has been seen by
+    /// this process yet, so idleness counts from now.
+    pub fn resume_at(&mut self, now_ms: i64) {
+        if self.max_event_ms.is_some() {
+            self.last_record_at_ms = Some(now_ms);
+        }
     }
 }
 

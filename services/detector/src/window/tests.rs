@@ -251,3 +251,76 @@ fn aggregates_follow_splunk_ordering_rules() {
     // min() compares numerically.
     assert_eq!(row.get("first"), Some(&RowValue::Number(1_784_016_001.25)));
 }
+
+#[test]
+fn changes_carry_each_touched_group_once_and_tombstone_closed_ones() {
+    let (rules, mut state, mut out) = (rules(), WindowState::new(config()), vec![]);
+    state.process(&rules, &record(T0, "h1", "rclone.exe", "443"), 0, &mut out);
+    state.process(
+        &rules,
+        &record(T0 + 1, "h1", "rclone.exe", "80"),
+        0,
+        &mut out,
+    );
+    let changes = state.drain_changes();
+    assert_eq!(changes.len(), 2, "one group, one meta: {changes:?}");
+    assert!(matches!(&changes[0], Change::Group(_, Some(s)) if s.agg.events == 2 && s.pending));
+    assert!(state.drain_changes().is_empty());
+
+    state.process(
+        &rules,
+        &record(T0 + 2 * HOUR, "h2", "chrome.exe", "443"),
+        0,
+        &mut out,
+    );
+    let changes = state.drain_changes();
+    assert!(changes
+        .iter()
+        .any(|c| matches!(c, Change::Group(g, None) if g.key[0] == "h1")));
+    assert!(
+        matches!(changes.last(), Some(Change::Meta(m)) if m.watermark_ms == Some(T0 + 2 * HOUR))
+    );
+}
+
+#[test]
+fn restoring_from_changes_rebuilds_the_same_state() {
+    let (rules, mut state, mut out) = (rules(), WindowState::new(config()), vec![]);
+    state.process(&rules, &record(T0, "h1", "rclone.exe", "443"), 0, &mut out);
+    state.process(
+        &rules,
+        &record(T0 + 5, "h1", "rclone.exe", "80"),
+        1,
+        &mut out,
+    );
+    let mut restored = WindowState::new(config());
+    for change in state.drain_changes() {
+        restored.apply(change).unwrap();
+    }
+    assert_eq!(
+        restored.groups().collect::<Vec<_>>(),
+        state.groups().collect::<Vec<_>>()
+    );
+    assert_eq!(restored.watermark_ms(), state.watermark_ms());
+
+    // The held update survives the restore.
+    let mut later = vec![];
+    restored.tick(&rules, 10_001, &mut later);
+    assert_eq!(statuses(&later), [(Status::Update, 2)]);
+}
+
+#[test]
+fn restoring_state_kept_with_another_window_length_is_refused() {
+    let mut state = WindowState::new(config());
+    let meta = Meta {
+        window_ms: 5 * MIN,
+        max_event_ms: None,
+        watermark_ms: None,
+    };
+    assert_eq!(
+        state.apply(Change::Meta(meta)),
+        Err(WindowMismatch {
+            found: 5 * MIN,
+            configured: HOUR
+        })
+    );
+}
