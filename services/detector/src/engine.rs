@@ -139,6 +139,19 @@ impl PartitionEngine {
         Ok(engine)
     }
 
+    /// Applies one change read back from the changelog.
+    ///
+    /// # Errors
+    /// State kept with another window length.
+    pub fn apply_change(&mut self, change: Change) -> Result<(), WindowMismatch> {
+        self.state.apply(change)
+    }
+
+    /// Starts the idle clock once a restore is complete.
+    pub fn resume_at(&mut self, now_ms: i64) {
+        self.state.resume_at(now_ms);
+    }
+
     /// State changes since the last call, for the changelog.
     pub fn drain_changes(&mut self) -> Vec<Change> {
         self.state.drain_changes()

@@ -26,6 +26,11 @@ pub struct Source<'a> {
     pub offset: i64,
 }
 
+/// Headers naming only where a message came from (repartitioned records).
+pub fn source_headers(source: &Source<'_>) -> OwnedHeaders {
+    with_source(OwnedHeaders::new_with_capacity(3), source)
+}
+
 fn with_source(headers: OwnedHeaders, source: &Source<'_>) -> OwnedHeaders {
     headers
         .insert(text(header::SOURCE_TOPIC, source.topic))

@@ -37,6 +37,8 @@ pub struct TopicSpec {
     pub name: String,
     pub partitions: i32,
     pub replication: i32,
+    /// Log compaction: keep the latest record per key (state changelogs).
+    pub compacted: bool,
 }
 
 /// `nvm-detector topics`: creates every topic that does not exist yet.
@@ -52,6 +54,7 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
         name: name.to_owned(),
         partitions,
         replication: args.replication,
+        compacted: false,
     };
     let specs = [
         spec(&t.input_topic, args.partitions),
@@ -85,7 +88,9 @@ pub async fn create(client: &ClientArgs, specs: &[TopicSpec]) -> anyhow::Result<
             )
         })
         .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(30)))
+        .request_timeout(Some(Duration::from_secs(30)));
     let results = admin
         .create_topics(&new, &options)
         .await
@@ -112,7 +117,46 @@ pub async fn ensure_outputs(client: &ClientArgs, topics: &TopicNames) -> anyhow:
             name: name.clone(),
             partitions: 1,
             replication: 1,
+            compacted: false,
         })
         .collect();
     create(client, &specs).await
+}
+
+/// The number of partitions of a topic, `None` when it does not exist.
+///
+/// # Errors
+/// The cluster's metadata cannot be read.
+pub fn partition_count(client: &ClientArgs, topic: &str) -> anyhow::Result<Option<i32>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let mut config = client.config();
+    client.apply_overrides(&mut config);
+    let consumer: BaseConsumer = config.create().context("creating a metadata client")?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .with_context(|| format!("reading the metadata of {topic}"))?;
+    let count = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map(|t| t.partitions().len() as i32)
+        .filter(|n| *n > 0);
+    Ok(count)
+}
+
+/// Creates an internal topic with `partitions` partitions, or checks that
+/// the existing one has exactly that many: state partitions map one to one.
+///
+/// # Errors
+/// Creation fails, or the topic exists with another partition count.
+pub async fn ensure_internal(client: &ClientArgs, spec: TopicSpec) -> anyhow::Result<()> {
+    match partition_count(client, &spec.name)? {
+        Some(n) if n == spec.partitions => Ok(()),
+        Some(n) => anyhow::bail!(
+            "internal topic {} has {n} partitions but needs {}: it must match the partitions of              the topic the state is kept for (delete it or use another --group-id)",
+            spec.name,
+            spec.partitions
+        ),
+        None => create(client, &[spec]).await,
+    }
 }

@@ -1,31 +1,40 @@
 //! `nvm-detector run`: the streaming shell.
 //!
-//! One consumer in a consumer group reads the input topic; each assigned
-//! partition gets its own [`PartitionEngine`]. Alerts, dead-letter and late
-//! records are produced as records are processed; every commit interval the
-//! shell waits for those deliveries and then commits the input offsets, so a
-//! crash replays (never loses) what was not yet committed: at-least-once.
-//! Revocation does the same for the partitions being taken away before their
-//! state is dropped.
+//! A consumer in a consumer group reads the input topic; each assigned
+//! partition has its own [`PartitionEngine`](crate::engine::PartitionEngine)
+//! whose window state is written to a compacted changelog topic and
+//! restored from it when the partition is assigned. Every commit interval
+//! the outputs, the state changes and the input offsets are made durable
+//! together ([`sink`]): in one Kafka transaction (exactly-once, default) or
+//! flushed before the offsets are committed (at-least-once).
+//!
+//! The event loop only chooses between the next message, the commit tick
+//! and a shutdown signal; each branch calls one method.
 
+mod core;
+mod restore;
+mod sink;
+
+pub use self::core::{add_counters, Topology};
+pub use sink::Delivery;
+
+use self::core::Core;
 use super::client::ClientArgs;
-use super::output::{alert_headers, dead_letter_headers, late_headers, Source};
+use super::topics::{ensure_internal, ensure_outputs, partition_count, TopicSpec};
 use crate::cli::EngineArgs;
-use crate::engine::{Counters, Disposition, EngineConfig, PartitionEngine};
+use crate::engine::EngineConfig;
 use anyhow::Context as _;
 use clap::Args;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Message, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::collections::{HashMap, HashSet};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{ClientContext, TopicPartitionList};
+use sink::Sink;
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tracing::{debug, info, warn};
+use tracing::{error, info, warn};
 
 /// Settings of `run`.
 #[derive(Debug, Clone, Args)]
@@ -37,11 +46,32 @@ pub struct RunArgs {
     #[command(flatten)]
     pub topics: TopicNames,
     /// Consumer group; instances with the same group share the partitions.
+    /// Also names the internal topics (`<group>.changelog`, `<group>.repartition`).
     #[arg(long, env = "NVM_GROUP_ID", default_value = "nvm-detector")]
     pub group_id: String,
-    /// How often outputs are flushed and input offsets committed, ms.
+    /// Delivery guarantee of alerts, dead letters, late records and state.
+    #[arg(long, env = "NVM_DELIVERY", value_enum, default_value_t = Delivery::ExactlyOnce)]
+    pub delivery: Delivery,
+    /// This instance's stable name within the group; with exactly-once it
+    /// forms the transactional id `<group>-<instance>`, so a restarted
+    /// instance fences its former self. Defaults to the host name.
+    #[arg(long, env = "NVM_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// How often outputs, state and input offsets are committed, ms. Bounds
+    /// both latency and the work redone after a crash.
     #[arg(long, env = "NVM_COMMIT_INTERVAL_MS", default_value_t = 100)]
     pub commit_interval_ms: u64,
+    /// Broker-side timeout of an open transaction, ms: how long a crashed
+    /// instance's transaction can hold back read_committed readers.
+    #[arg(long, env = "NVM_TRANSACTION_TIMEOUT_MS", default_value_t = 10_000)]
+    pub transaction_timeout_ms: u64,
+    /// Re-key input records by this field through an internal repartition
+    /// topic before windowing, for input topics not keyed by host.
+    #[arg(long, env = "NVM_REPARTITION_BY")]
+    pub repartition_by: Option<String>,
+    /// Partitions of the repartition topic (default: those of the input).
+    #[arg(long, env = "NVM_REPARTITION_PARTITIONS")]
+    pub repartition_partitions: Option<i32>,
     /// Least time between two `update` alerts of one group, seconds.
     #[arg(long, env = "NVM_UPDATE_INTERVAL_SECS", default_value_t = crate::window::DEFAULT_UPDATE_INTERVAL_MS / 1000)]
     pub update_interval_secs: i64,
@@ -93,12 +123,21 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.update_interval_secs * 1000,
         args.idle_timeout_secs * 1000,
     )?;
-    log_startup(&args, &config);
-    super::topics::ensure_outputs(&args.client, &args.topics).await?;
+    let instance = args.instance_id.clone().unwrap_or_else(host_name);
+    log_startup(&args, &config, &instance);
+    let topology = prepare_topics(&args).await?;
 
-    let mut shell = Shell::new(&args, config)?;
+    let transactional_id = format!("{}-{instance}", args.group_id);
+    let sink = Sink::new(
+        &args.client,
+        args.delivery,
+        &transactional_id,
+        args.transaction_timeout_ms,
+    )?;
+    let core = Core::new(config, topology.clone(), args.client.clone(), sink);
+    let mut shell = Shell::new(&args, core, &topology)?;
     let outcome = shell.run().await;
-    shell.shut_down(outcome.is_ok()).await;
+    shell.shut_down(outcome.is_ok());
     outcome.map(|()| ExitCode::SUCCESS)
 }
 
@@ -115,10 +154,32 @@ fn check(args: &RunArgs) -> anyhow::Result<()> {
     if args.group_id.trim().is_empty() {
         anyhow::bail!("--group-id must not be empty");
     }
+    if args.transaction_timeout_ms < 1000 {
+        anyhow::bail!("--transaction-timeout-ms must be at least 1000");
+    }
+    if args.repartition_partitions.is_some_and(|n| n < 1) {
+        anyhow::bail!("--repartition-partitions must be at least 1");
+    }
+    if args
+        .instance_id
+        .as_deref()
+        .is_some_and(|i| i.trim().is_empty())
+    {
+        anyhow::bail!("--instance-id must not be empty");
+    }
     Ok(())
 }
 
-fn log_startup(args: &RunArgs, config: &EngineConfig) {
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "nvm-detector".to_owned())
+}
+
+fn log_startup(args: &RunArgs, config: &EngineConfig, instance: &str) {
     let rules: Vec<String> = config
         .rules
         .rules()
@@ -130,10 +191,13 @@ fn log_startup(args: &RunArgs, config: &EngineConfig) {
         bootstrap = %args.client.bootstrap_servers,
         properties = ?args.client.redacted_properties(),
         group = %args.group_id,
+        instance,
+        delivery = ?args.delivery,
         input = %args.topics.input_topic,
         alerts = %args.topics.alerts_topic,
         dlq = %args.topics.dlq_topic,
         late = %args.topics.late_topic,
+        repartition_by = ?args.repartition_by,
         window_ms = config.windows.window_ms,
         allowed_lateness_ms = config.windows.allowed_lateness_ms,
         update_interval_ms = config.windows.update_interval_ms,
@@ -145,64 +209,62 @@ fn log_startup(args: &RunArgs, config: &EngineConfig) {
     );
 }
 
-/// Wall-clock milliseconds: the engine's processing time.
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// Creates the output topics if missing, and the internal topics sized to
+/// the partitions that carry state.
+async fn prepare_topics(args: &RunArgs) -> anyhow::Result<Topology> {
+    ensure_outputs(&args.client, &args.topics).await?;
+    let input = &args.topics.input_topic;
+    let input_partitions = partition_count(&args.client, input)?.with_context(|| {
+        format!("input topic {input} does not exist (create it, e.g. with `nvm-detector topics`)")
+    })?;
+
+    let group = &args.group_id;
+    let repartition = args
+        .repartition_by
+        .as_ref()
+        .map(|_| format!("{group}.repartition"));
+    let state_partitions = match &repartition {
+        Some(name) => {
+            let partitions = args.repartition_partitions.unwrap_or(input_partitions);
+            ensure_internal(&args.client, internal(name, partitions, false)).await?;
+            partitions
+        }
+        None => input_partitions,
+    };
+    let changelog = format!("{group}.changelog");
+    ensure_internal(&args.client, internal(&changelog, state_partitions, true)).await?;
+    Ok(Topology {
+        input: input.clone(),
+        alerts: args.topics.alerts_topic.clone(),
+        dlq: args.topics.dlq_topic.clone(),
+        late: args.topics.late_topic.clone(),
+        changelog,
+        repartition,
+        repartition_by: args.repartition_by.clone().unwrap_or_default(),
+    })
 }
 
-/// Per-partition engines and the offsets they have processed; shared with
-/// the rebalance callback, which runs inside the consumer's poll.
-struct Partitions {
-    config: EngineConfig,
-    engines: HashMap<i32, PartitionEngine>,
-    /// Next offset to commit, per partition.
-    next_offsets: HashMap<i32, i64>,
-    /// Totals of partitions no longer assigned.
-    retired: Counters,
-}
-
-impl Partitions {
-    fn engine(&mut self, partition: i32) -> &mut PartitionEngine {
-        let config = &self.config;
-        self.engines
-            .entry(partition)
-            .or_insert_with(|| PartitionEngine::new(config.clone()))
-    }
-
-    fn totals(&self) -> Counters {
-        self.engines
-            .values()
-            .map(|e| *e.counters())
-            .fold(self.retired, add_counters)
-    }
-}
-
-fn add_counters(a: Counters, b: Counters) -> Counters {
-    Counters {
-        records: a.records + b.records,
-        dead_lettered: a.dead_lettered + b.dead_lettered,
-        late: a.late + b.late,
-        matched: a.matched + b.matched,
-        missing_by_field: a.missing_by_field + b.missing_by_field,
-        alerts_new: a.alerts_new + b.alerts_new,
-        alerts_update: a.alerts_update + b.alerts_update,
-        alerts_final: a.alerts_final + b.alerts_final,
-        filtered: a.filtered + b.filtered,
+fn internal(name: &str, partitions: i32, compacted: bool) -> TopicSpec {
+    TopicSpec {
+        name: name.to_owned(),
+        partitions,
+        replication: 1,
+        compacted,
     }
 }
 
-fn lock(partitions: &Mutex<Partitions>) -> MutexGuard<'_, Partitions> {
-    // A panic elsewhere cannot leave the maps half-updated in a way that
-    // matters more than stopping would; keep going with what is there.
-    partitions.lock().unwrap_or_else(|e| e.into_inner())
+fn lock(core: &Mutex<Core>) -> MutexGuard<'_, Core> {
+    // A panic while holding the lock leaves nothing half-written that a
+    // reset would not undo; keep going with what is there.
+    core.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Consumer callbacks: revocation commits what the leaving partitions
-/// produced before their state is dropped.
+/// Consumer callbacks: revocation commits the work in flight, assignment
+/// restores state, both before the loop sees another record.
 struct ShellContext {
-    partitions: Arc<Mutex<Partitions>>,
-    producer: FutureProducer,
-    input_topic: String,
+    core: Arc<Mutex<Core>>,
+    /// A failure inside a callback, handed to the loop.
+    failure: Arc<Mutex<Option<anyhow::Error>>>,
 }
 
 impl ClientContext for ShellContext {}
@@ -210,14 +272,20 @@ impl ClientContext for ShellContext {}
 impl ConsumerContext for ShellContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(list) = rebalance {
-            self.on_revoke(consumer, list);
+            let revoked = partitions(list);
+            let outcome = lock(&self.core).on_revoke(consumer, &revoked);
+            self.keep(outcome);
+            info!(partitions = ?revoked, "partitions revoked");
         }
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(list) => {
-                info!(partitions = ?partition_ids(list), "partitions assigned")
+                let assigned = partitions(list);
+                info!(partitions = ?assigned, "partitions assigned");
+                let outcome = lock(&self.core).on_assign(&assigned);
+                self.keep(outcome);
             }
             Rebalance::Error(e) => warn!(error = %e, "rebalance failed"),
             Rebalance::Revoke(_) => {}
@@ -226,92 +294,56 @@ impl ConsumerContext for ShellContext {
 }
 
 impl ShellContext {
-    fn on_revoke(&self, consumer: &BaseConsumer<Self>, list: &TopicPartitionList) {
-        let revoked = partition_ids(list);
-        // Outputs first, offsets second: at-least-once.
-        if let Err(e) = self.producer.flush(Duration::from_secs(30)) {
-            warn!(error = %e, "flushing outputs of revoked partitions failed; they will be replayed");
-            return;
-        }
-        let mut partitions = lock(&self.partitions);
-        let mut offsets = TopicPartitionList::new();
-        for p in &revoked {
-            if let Some(next) = partitions.next_offsets.remove(p) {
-                let _ = offsets.add_partition_offset(&self.input_topic, *p, Offset::Offset(next));
-            }
-            if let Some(engine) = partitions.engines.remove(p) {
-                partitions.retired = add_counters(partitions.retired, *engine.counters());
+    fn keep(&self, outcome: anyhow::Result<()>) {
+        if let Err(e) = outcome {
+            error!(error = %format!("{e:#}"), "rebalance handling failed");
+            if let Ok(mut failure) = self.failure.lock() {
+                failure.get_or_insert(e);
             }
         }
-        drop(partitions);
-        if offsets.count() > 0 {
-            if let Err(e) = consumer.commit(&offsets, CommitMode::Sync) {
-                warn!(error = %e, "committing revoked partitions failed; they will be replayed");
-            }
-        }
-        info!(partitions = ?revoked, "partitions revoked");
     }
 }
 
-fn partition_ids(list: &TopicPartitionList) -> Vec<i32> {
-    list.elements().iter().map(|e| e.partition()).collect()
-}
-
-/// A record to produce, owned so that no lock is held while producing.
-struct Outgoing {
-    topic: String,
-    key: Option<Vec<u8>>,
-    payload: Vec<u8>,
-    headers: OwnedHeaders,
+fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
+    list.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
 }
 
 /// State of a bounded run: which partitions are read to their end.
 struct Bounded {
     idle: Duration,
-    at_end: HashSet<i32>,
+    at_end: HashSet<(String, i32)>,
     last_message: Instant,
 }
 
 struct Shell {
     consumer: StreamConsumer<ShellContext>,
-    producer: FutureProducer,
-    partitions: Arc<Mutex<Partitions>>,
-    topics: TopicNames,
+    core: Arc<Mutex<Core>>,
+    failure: Arc<Mutex<Option<anyhow::Error>>>,
     commit_interval: Duration,
-    pending: Vec<DeliveryFuture>,
-    outgoing: Vec<Outgoing>,
-    uncommitted: bool,
     bounded: Option<Bounded>,
     last_report: Instant,
 }
 
 impl Shell {
-    fn new(args: &RunArgs, config: EngineConfig) -> anyhow::Result<Self> {
-        let producer = producer(&args.client)?;
-        let partitions = Arc::new(Mutex::new(Partitions {
-            config,
-            engines: HashMap::new(),
-            next_offsets: HashMap::new(),
-            retired: Counters::default(),
-        }));
+    fn new(args: &RunArgs, core: Core, topology: &Topology) -> anyhow::Result<Self> {
+        let core = Arc::new(Mutex::new(core));
+        let failure = Arc::new(Mutex::new(None));
         let context = ShellContext {
-            partitions: partitions.clone(),
-            producer: producer.clone(),
-            input_topic: args.topics.input_topic.clone(),
+            core: core.clone(),
+            failure: failure.clone(),
         };
         let consumer = consumer(args, context)?;
-        consumer
-            .subscribe(&[&args.topics.input_topic])
-            .context("subscribing to the input topic")?;
+        let mut topics = vec![topology.input.as_str()];
+        topics.extend(topology.repartition.as_deref());
+        consumer.subscribe(&topics).context("subscribing")?;
         Ok(Shell {
             consumer,
-            producer,
-            partitions,
-            topics: args.topics.clone(),
+            core,
+            failure,
             commit_interval: Duration::from_millis(args.commit_interval_ms),
-            pending: Vec::new(),
-            outgoing: Vec::new(),
-            uncommitted: false,
             bounded: args.exit_when_idle_ms.map(|ms| Bounded {
                 idle: Duration::from_millis(ms),
                 at_end: HashSet::new(),
@@ -331,12 +363,12 @@ impl Shell {
             tokio::select! {
                 message = self.consumer.recv() => {
                     let message = message.map(|m| m.detach());
-                    self.on_receive(message).await?
+                    self.on_receive(message)?;
                 }
                 _ = tick.tick() => {
-                    if self.on_tick().await? {
+                    if self.on_tick()? {
                         info!("input drained; closing all windows");
-                        return self.finish_bounded().await;
+                        return self.finish_bounded();
                     }
                 }
                 _ = &mut shutdown => {
@@ -347,159 +379,64 @@ impl Shell {
         }
     }
 
-    async fn on_receive(
-        &mut self,
-        message: Result<rdkafka::message::OwnedMessage, KafkaError>,
-    ) -> anyhow::Result<()> {
+    fn on_receive(&mut self, message: Result<OwnedMessage, KafkaError>) -> anyhow::Result<()> {
+        self.check_failure()?;
         match message {
             Ok(message) => {
-                let source = Source {
-                    topic: message.topic(),
-                    partition: message.partition(),
-                    offset: message.offset(),
-                };
-                let key = message.key().map(<[u8]>::to_vec);
-                self.on_message(message.payload().unwrap_or_default(), key, &source);
-            }
-            Err(KafkaError::PartitionEOF(partition)) => {
+                lock(&self.core).on_message(&message);
                 if let Some(bounded) = &mut self.bounded {
-                    bounded.at_end.insert(partition);
+                    bounded
+                        .at_end
+                        .remove(&(message.topic().to_owned(), message.partition()));
+                    bounded.last_message = Instant::now();
                 }
             }
+            Err(KafkaError::PartitionEOF(partition)) => self.on_partition_end(partition),
             Err(e) => warn!(error = %e, "consumer error; retrying"),
         }
-        self.produce_outgoing().await
+        Ok(())
     }
 
-    /// Runs one message through its partition's engine and queues outputs.
-    fn on_message(&mut self, payload: &[u8], key: Option<Vec<u8>>, source: &Source<'_>) {
-        let mut alerts = Vec::new();
-        let mut partitions = lock(&self.partitions);
-        let engine = partitions.engine(source.partition);
-        let disposition = engine.on_message(payload, now_ms(), &mut alerts);
-        let watermark = engine.state().watermark_ms();
-        partitions
-            .next_offsets
-            .insert(source.partition, source.offset + 1);
-        drop(partitions);
-
-        match disposition {
-            Disposition::DeadLetter(error) => {
-                debug!(
-                    partition = source.partition,
-                    offset = source.offset,
-                    reason = error.code(),
-                    "dead-lettering"
-                );
-                self.outgoing.push(Outgoing {
-                    topic: self.topics.dlq_topic.clone(),
-                    key,
-                    payload: payload.to_vec(),
-                    headers: dead_letter_headers(&error, source),
-                });
-            }
-            Disposition::Late { time_ms } => self.outgoing.push(Outgoing {
-                topic: self.topics.late_topic.clone(),
-                key,
-                payload: payload.to_vec(),
-                headers: late_headers(time_ms, watermark, source),
-            }),
-            Disposition::Processed(_) => {}
-        }
-        self.queue_alerts(alerts);
-        self.uncommitted = true;
-        if let Some(bounded) = &mut self.bounded {
-            bounded.at_end.remove(&source.partition);
-            bounded.last_message = Instant::now();
-        }
-    }
-
-    fn queue_alerts(&mut self, alerts: Vec<crate::alert::Alert>) {
-        for alert in alerts {
-            let payload = serde_json::to_vec(&alert.document).unwrap_or_default();
-            self.outgoing.push(Outgoing {
-                topic: self.topics.alerts_topic.clone(),
-                key: Some(alert.id.to_string().into_bytes()),
-                payload,
-                headers: alert_headers(&alert),
-            });
-        }
-    }
-
-    /// Hands queued outputs to the producer, waiting when its queue is full.
-    async fn produce_outgoing(&mut self) -> anyhow::Result<()> {
-        for out in std::mem::take(&mut self.outgoing) {
-            let mut record = FutureRecord::to(&out.topic)
-                .payload(&out.payload)
-                .headers(out.headers.clone());
-            if let Some(key) = &out.key {
-                record = record.key(key);
-            }
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        self.pending.push(delivery);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((e, _)) => return Err(e).context("queueing an output record"),
+    /// librdkafka names only the partition at its end; the topic is found
+    /// in the assignment (the input and the repartition topic may both
+    /// have that partition number, so both are marked).
+    fn on_partition_end(&mut self, partition: i32) {
+        let Some(bounded) = &mut self.bounded else {
+            return;
+        };
+        if let Ok(list) = self.consumer.assignment() {
+            for (topic, p) in partitions(&list) {
+                if p == partition {
+                    bounded.at_end.insert((topic, p));
                 }
             }
         }
-        Ok(())
     }
 
-    /// Periodic work: held updates and idle watermarks, then a commit.
-    /// Returns true when a bounded run has read all its input.
-    async fn on_tick(&mut self) -> anyhow::Result<bool> {
-        let mut alerts = Vec::new();
-        {
-            let mut partitions = lock(&self.partitions);
-            let now = now_ms();
-            for engine in partitions.engines.values_mut() {
-                engine.on_tick(now, &mut alerts);
-            }
+    fn check_failure(&self) -> anyhow::Result<()> {
+        match self.failure.lock().ok().and_then(|mut f| f.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        self.queue_alerts(alerts);
-        self.produce_outgoing().await?;
-        self.commit().await?;
+    }
+
+    /// Periodic work: held updates and idle watermarks, a commit, a reset
+    /// after an aborted transaction. Returns true when a bounded run has
+    /// read all its input.
+    fn on_tick(&mut self) -> anyhow::Result<bool> {
+        self.check_failure()?;
+        let consumer = &self.consumer;
+        tokio::task::block_in_place(|| {
+            let mut core = lock(&self.core);
+            core.on_tick();
+            core.commit(consumer)?;
+            if core.needs_reset() {
+                core.reset(consumer)?;
+            }
+            anyhow::Ok(())
+        })?;
         self.report_progress();
         Ok(self.input_drained())
-    }
-
-    /// Waits for every output to be acknowledged, then commits the input
-    /// offsets of the records that produced them.
-    async fn commit(&mut self) -> anyhow::Result<()> {
-        if !self.uncommitted && self.pending.is_empty() {
-            return Ok(());
-        }
-        let offsets = self.offsets_to_commit();
-        for delivery in self.pending.drain(..) {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => return Err(e).context("an output record was not delivered"),
-                Err(_) => anyhow::bail!("the producer dropped an output record"),
-            }
-        }
-        if offsets.count() > 0 {
-            self.consumer
-                .commit(&offsets, CommitMode::Async)
-                .context("committing input offsets")?;
-        }
-        self.uncommitted = false;
-        Ok(())
-    }
-
-    fn offsets_to_commit(&self) -> TopicPartitionList {
-        let partitions = lock(&self.partitions);
-        let mut list = TopicPartitionList::new();
-        for (p, next) in &partitions.next_offsets {
-            let _ = list.add_partition_offset(&self.topics.input_topic, *p, Offset::Offset(*next));
-        }
-        list
     }
 
     fn input_drained(&self) -> bool {
@@ -507,26 +444,27 @@ impl Shell {
             return false;
         };
         let assigned = match self.consumer.assignment() {
-            Ok(list) => partition_ids(&list),
+            Ok(list) => partitions(&list),
             Err(_) => return false,
         };
         !assigned.is_empty()
+            && lock(&self.core).is_ready()
             && assigned.iter().all(|p| bounded.at_end.contains(p))
             && bounded.last_message.elapsed() >= bounded.idle
     }
 
     /// End of a bounded run: every window closes and its final is sent.
-    async fn finish_bounded(&mut self) -> anyhow::Result<()> {
-        let mut alerts = Vec::new();
-        {
-            let mut partitions = lock(&self.partitions);
-            for engine in partitions.engines.values_mut() {
-                engine.close_all(&mut alerts);
+    fn finish_bounded(&mut self) -> anyhow::Result<()> {
+        let consumer = &self.consumer;
+        tokio::task::block_in_place(|| {
+            let mut core = lock(&self.core);
+            core.close_all();
+            core.commit(consumer)?;
+            if core.needs_reset() {
+                anyhow::bail!("the final commit was aborted; run again to finish");
             }
-        }
-        self.queue_alerts(alerts);
-        self.produce_outgoing().await?;
-        self.commit().await
+            Ok(())
+        })
     }
 
     fn report_progress(&mut self) {
@@ -534,38 +472,30 @@ impl Shell {
             return;
         }
         self.last_report = Instant::now();
-        let totals = lock(&self.partitions).totals();
+        let totals = lock(&self.core).totals();
         info!(?totals, "progress");
     }
 
-    /// Drains what is in flight and leaves the group. Each phase logs once.
-    /// After a failure nothing is committed: the uncommitted input is
-    /// replayed by whoever takes the partitions next.
-    async fn shut_down(&mut self, commit: bool) {
+    /// Commits what is in flight (unless the run failed: then it is rolled
+    /// back and replayed by whoever takes the partitions) and leaves the group.
+    fn shut_down(&mut self, commit: bool) {
+        let consumer = &self.consumer;
+        let mut core = lock(&self.core);
         if commit {
             info!("shutdown: committing in-flight work");
-            if let Err(e) = self.produce_outgoing().await.and(self.commit().await) {
-                warn!(error = %e, "shutdown: in-flight work not committed; it will be replayed");
+            let committed = tokio::task::block_in_place(|| core.commit(consumer));
+            if let Err(e) = committed {
+                warn!(error = %format!("{e:#}"), "shutdown: in-flight work not committed; it will be replayed");
             }
+        } else {
+            core.abort();
         }
-        if let Err(e) = self.producer.flush(Duration::from_secs(10)) {
-            warn!(error = %e, "shutdown: producer flush incomplete");
-        }
-        let totals = lock(&self.partitions).totals();
+        core.flush();
+        let totals = core.totals();
+        drop(core);
         self.consumer.unsubscribe();
         info!(?totals, "shutdown complete");
     }
-}
-
-fn producer(client: &ClientArgs) -> anyhow::Result<FutureProducer> {
-    let mut config = client.config();
-    config
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("compression.type", "lz4");
-    client.apply_overrides(&mut config);
-    config.create().context("creating the Kafka producer")
 }
 
 fn consumer(args: &RunArgs, context: ShellContext) -> anyhow::Result<StreamConsumer<ShellContext>> {
@@ -575,6 +505,7 @@ fn consumer(args: &RunArgs, context: ShellContext) -> anyhow::Result<StreamConsu
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
+        .set("partition.assignment.strategy", "cooperative-sticky")
         .set(
             "enable.partition.eof",
             args.exit_when_idle_ms.is_some().to_string(),
