@@ -81,24 +81,38 @@ fn records_in_alerts_dead_letters_and_late_records_out() {
     // Every alert of the group shares the id, and the message key is the id.
     for (m, d) in alerts.iter().zip(&docs) {
         assert_eq!(d["alert_id"], f["alert_id"]);
-        assert_eq!(m.key.as_deref(), Some(f["alert_id"].as_str().unwrap().as_bytes()));
+        assert_eq!(
+            m.key.as_deref(),
+            Some(f["alert_id"].as_str().unwrap().as_bytes())
+        );
         assert_eq!(m.header("nvm.alert.status"), d["status"].as_str());
     }
 
     let dead = read(&topics.dlq);
-    let mut reasons: Vec<&str> = dead.iter().filter_map(|m| m.header("nvm.dlq.reason")).collect();
+    let mut reasons: Vec<&str> = dead
+        .iter()
+        .filter_map(|m| m.header("nvm.dlq.reason"))
+        .collect();
     reasons.sort();
     assert_eq!(reasons, ["bad_json", "no_fields"]);
     for m in &dead {
         assert_eq!(m.header("nvm.source.topic"), Some(topics.input.as_str()));
-        assert!(m.header("nvm.source.offset").is_some_and(|o| o.parse::<i64>().is_ok()));
-        assert!(lines.iter().any(|l| l.as_bytes() == m.payload), "payload kept as sent");
+        assert!(m
+            .header("nvm.source.offset")
+            .is_some_and(|o| o.parse::<i64>().is_ok()));
+        assert!(
+            lines.iter().any(|l| l.as_bytes() == m.payload),
+            "payload kept as sent"
+        );
     }
 
     let late = read(&topics.late);
     assert_eq!(late.len(), 1);
     assert_eq!(late[0].payload, lines[6].as_bytes());
-    assert_eq!(late[0].header("nvm.late.event_time"), Some("2026-07-14T09:00:50Z"));
+    assert_eq!(
+        late[0].header("nvm.late.event_time"),
+        Some("2026-07-14T09:00:50Z")
+    );
 }
 
 #[test]
@@ -118,20 +132,30 @@ fn stream_and_scan_agree_on_the_bundled_data_set() {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .map(|d| (d["alert_id"].as_str().unwrap().to_owned(), d))
         .collect();
-    assert!(expected.len() >= 3, "the data set should raise several alerts");
+    assert!(
+        expected.len() >= 3,
+        "the data set should raise several alerts"
+    );
 
     let streamed: BTreeMap<String, Value> = documents(&read(&topics.alerts))
         .into_iter()
         .filter(|d| d["status"] == "final")
         .map(|d| (d["alert_id"].as_str().unwrap().to_owned(), d))
         .collect();
-    assert_eq!(streamed.len(), expected.len(), "one final per group, none lost or doubled");
+    assert_eq!(
+        streamed.len(),
+        expected.len(),
+        "one final per group, none lost or doubled"
+    );
     for (id, doc) in &expected {
         assert_eq!(streamed.get(id), Some(doc), "final {id} differs");
     }
 
     // Scan reports malformed lines on stderr; the stream dead-letters them.
     let stderr = String::from_utf8_lossy(&scan.stderr);
-    let malformed = stderr.lines().filter(|l| l.contains(".log:") && !l.contains("late record")).count();
+    let malformed = stderr
+        .lines()
+        .filter(|l| l.contains(".log:") && !l.contains("late record"))
+        .count();
     assert_eq!(read(&topics.dlq).len(), malformed);
 }

@@ -79,7 +79,9 @@ fn start_local_broker() -> String {
         .arg("bootstrap")
         .output()
         .unwrap_or_else(|e| panic!("could not run {}: {e}", script.display()));
-    let address = String::from_utf8_lossy(&bootstrap.stdout).trim().to_string();
+    let address = String::from_utf8_lossy(&bootstrap.stdout)
+        .trim()
+        .to_string();
     if !bootstrap.status.success() || address.is_empty() {
         // Same default as the script, in case it printed nothing useful.
         let port = env_non_empty("KAFKA_PORT").unwrap_or_else(|| "9092".to_string());
@@ -120,7 +122,9 @@ mod container {
     /// Statics are never dropped, so the container is removed from an exit hook instead.
     extern "C" fn remove_container() {
         if let Some(id) = CONTAINER_ID.get() {
-            let _ = Command::new("docker").args(["rm", "--force", "--volumes", id]).output();
+            let _ = Command::new("docker")
+                .args(["rm", "--force", "--volumes", id])
+                .output();
         }
     }
 

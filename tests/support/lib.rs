@@ -9,7 +9,6 @@ use nvm_detector::kafka::client::ClientArgs;
 use nvm_detector::kafka::tail::{read_topic, ReadMessage};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The repository root.
@@ -24,26 +23,14 @@ pub fn shared() -> PathBuf {
         .unwrap_or_else(|| repo().join("../shared"))
 }
 
-/// The `nvm-detector` binary of this build, built on first use if the test
-/// run did not build it already.
-pub fn detector_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        // target/<profile>/deps/<test> → target/<profile>/nvm-detector
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-        let bin = profile_dir.join("nvm-detector");
-        if !bin.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "nvm-detector", "--bin", "nvm-detector"])
-                .current_dir(repo())
-                .status()
-                .expect("running cargo build");
-            assert!(status.success(), "building nvm-detector failed");
-        }
-        bin
-    })
+/// The detector's command line as built by this crate (`bin/detector.rs`):
+/// cargo builds a package's binaries before its integration tests, so the
+/// tests never run a stale `nvm-detector`.
+pub fn detector_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/<bin>
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    profile_dir.join("nvm-detector-under-test")
 }
 
 /// Topic and group names unique to one test run.
@@ -85,7 +72,11 @@ impl TestTopics {
 
     /// Creates the four topics, the input with `partitions` partitions.
     pub fn create(&self, partitions: u32) {
-        let mut args = vec!["topics".to_owned(), "--partitions".into(), partitions.to_string()];
+        let mut args = vec![
+            "topics".to_owned(),
+            "--partitions".into(),
+            partitions.to_string(),
+        ];
         args.extend(self.flags());
         run_ok(&args, Duration::from_secs(60));
     }
@@ -105,7 +96,11 @@ pub fn run_detector(args: &[String], timeout: Duration) -> Output {
         .expect("starting nvm-detector");
     let started = Instant::now();
     loop {
-        if child.try_wait().expect("waiting for nvm-detector").is_some() {
+        if child
+            .try_wait()
+            .expect("waiting for nvm-detector")
+            .is_some()
+        {
             return child.wait_with_output().expect("collecting output");
         }
         if started.elapsed() > timeout {
@@ -156,4 +151,159 @@ pub fn temp_file(name: &str, lines: &[String]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, lines.join("\n") + "\n").expect("writing temp file");
     path
+}
+
+/// A detector (or replay) process running in the background.
+pub struct Running {
+    child: std::process::Child,
+    name: String,
+}
+
+/// Starts the detector binary in the background; its log goes to
+/// `<temp>/<name>.log` (shown when a test fails).
+pub fn spawn(name: &str, args: &[String]) -> Running {
+    let dir = std::env::temp_dir().join(format!("nvm-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log file");
+    let child = Command::new(detector_bin())
+        .args(args)
+        .env("KAFKA_BOOTSTRAP", bootstrap_servers())
+        .env("RUST_LOG", "info")
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("starting nvm-detector");
+    Running {
+        child,
+        name: name.to_owned(),
+    }
+}
+
+impl Running {
+    /// SIGKILL: the process dies without any chance to clean up.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a graceful exit (which must be 0).
+    pub fn terminate(mut self, timeout: Duration) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.wait(timeout);
+        assert!(
+            status.success(),
+            "{} exited with {status} after SIGTERM\n{}",
+            self.name,
+            self.log()
+        );
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting") {
+                return status;
+            }
+            if started.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!(
+                    "{} did not exit within {timeout:?}\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The process's log so far.
+    pub fn log(&self) -> String {
+        let path = std::env::temp_dir()
+            .join(format!("nvm-e2e-{}", std::process::id()))
+            .join(format!("{}.log", self.name));
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+}
+
+/// Final alerts by id from a topic; fails if any id appears twice.
+pub fn finals_once(topic: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut finals = std::collections::BTreeMap::new();
+    for doc in documents(&read(topic)) {
+        if doc["status"] != "final" {
+            continue;
+        }
+        let id = doc["alert_id"].as_str().expect("alert id").to_owned();
+        if let Some(previous) = finals.insert(id.clone(), doc) {
+            panic!("final alert {id} published twice:\n{previous}");
+        }
+    }
+    finals
+}
+
+/// Final alerts by id that `nvm-detector scan` gives for a file.
+pub fn scan_finals(file: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let out = run_ok(
+        &["scan".to_owned(), file.display().to_string()],
+        Duration::from_secs(120),
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("scan prints JSON"))
+        .map(|d| (d["alert_id"].as_str().expect("alert id").to_owned(), d))
+        .collect()
+}
+
+/// Lines of scan's stderr report: (malformed, late).
+pub fn scan_rejections(file: &Path) -> (usize, usize) {
+    let out = run_ok(
+        &["scan".to_owned(), file.display().to_string()],
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let late = stderr
+        .lines()
+        .filter(|l| l.contains(": late record"))
+        .count();
+    let file_lines = stderr
+        .lines()
+        .filter(|l| l.starts_with(&file.display().to_string()))
+        .count();
+    (file_lines - late, late)
+}
+
+/// A small deterministic generator (xorshift), so a failing run can be
+/// repeated from its printed seed.
+pub struct Rng(u64);
+
+impl Rng {
+    /// From a seed (0 is replaced).
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// A seed from the environment (`NVM_TEST_SEED`) or the clock, printed.
+pub fn seed() -> u64 {
+    let seed = std::env::var("NVM_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    eprintln!("NVM_TEST_SEED={seed}");
+    seed
 }

@@ -1,7 +1,9 @@
 //! Connection settings shared by every command that talks to Kafka.
 
 use clap::Args;
-use rdkafka::ClientConfig;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::KafkaError;
+use rdkafka::{ClientConfig, ClientContext};
 
 /// Where the cluster is and any librdkafka property to pass through.
 #[derive(Debug, Clone, Args)]
@@ -53,6 +55,31 @@ impl ClientArgs {
                 }
             })
             .collect()
+    }
+}
+
+/// Client callbacks for readers that watch for partition ends: librdkafka
+/// reports each end as a "global error", which is news, not trouble.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct QuietEof;
+
+impl ClientContext for QuietEof {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log_client_error(error, reason);
+    }
+}
+
+impl ConsumerContext for QuietEof {}
+
+/// Logs a librdkafka client error, except the partition-end notices.
+pub fn log_client_error(error: KafkaError, reason: &str) {
+    let end = matches!(
+        error,
+        KafkaError::PartitionEOF(_)
+            | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+    );
+    if !end {
+        tracing::warn!(error = %error, reason, "kafka client error");
     }
 }
 

@@ -2,7 +2,7 @@
 //! read_committed, one JSON document per line. The demo and the tests use
 //! [`read_topic`] to see what the detector published.
 
-use super::client::ClientArgs;
+use super::client::{ClientArgs, QuietEof};
 use anyhow::Context;
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -66,9 +66,12 @@ pub fn read_topic(
         )
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true");
+        .set("enable.partition.eof", "true")
+        .set("fetch.wait.max.ms", "50");
     client.apply_overrides(&mut config);
-    let consumer: BaseConsumer = config.create().context("creating a reader")?;
+    let consumer: BaseConsumer<QuietEof> = config
+        .create_with_context(QuietEof)
+        .context("creating a reader")?;
 
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))

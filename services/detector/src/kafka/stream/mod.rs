@@ -57,6 +57,11 @@ pub struct RunArgs {
     /// instance fences its former self. Defaults to the host name.
     #[arg(long, env = "NVM_INSTANCE_ID")]
     pub instance_id: Option<String>,
+    /// Static group membership (`group.instance.id` = instance id): a
+    /// restarted instance takes its partitions back at once, without a
+    /// rebalance; a stopped one keeps them until its session times out.
+    #[arg(long, env = "NVM_STATIC_MEMBERSHIP")]
+    pub static_membership: bool,
     /// How often outputs, state and input offsets are committed, ms. Bounds
     /// both latency and the work redone after a crash.
     #[arg(long, env = "NVM_COMMIT_INTERVAL_MS", default_value_t = 100)]
@@ -135,7 +140,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.transaction_timeout_ms,
     )?;
     let core = Core::new(config, topology.clone(), args.client.clone(), sink);
-    let mut shell = Shell::new(&args, core, &topology)?;
+    let mut shell = Shell::new(&args, core, &topology, &instance)?;
     let outcome = shell.run().await;
     shell.shut_down(outcome.is_ok());
     outcome.map(|()| ExitCode::SUCCESS)
@@ -267,7 +272,11 @@ struct ShellContext {
     failure: Arc<Mutex<Option<anyhow::Error>>>,
 }
 
-impl ClientContext for ShellContext {}
+impl ClientContext for ShellContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        super::client::log_client_error(error, reason);
+    }
+}
 
 impl ConsumerContext for ShellContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -328,14 +337,19 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(args: &RunArgs, core: Core, topology: &Topology) -> anyhow::Result<Self> {
+    fn new(
+        args: &RunArgs,
+        core: Core,
+        topology: &Topology,
+        instance: &str,
+    ) -> anyhow::Result<Self> {
         let core = Arc::new(Mutex::new(core));
         let failure = Arc::new(Mutex::new(None));
         let context = ShellContext {
             core: core.clone(),
             failure: failure.clone(),
         };
-        let consumer = consumer(args, context)?;
+        let consumer = consumer(args, context, instance)?;
         let mut topics = vec![topology.input.as_str()];
         topics.extend(topology.repartition.as_deref());
         consumer.subscribe(&topics).context("subscribing")?;
@@ -498,8 +512,15 @@ impl Shell {
     }
 }
 
-fn consumer(args: &RunArgs, context: ShellContext) -> anyhow::Result<StreamConsumer<ShellContext>> {
+fn consumer(
+    args: &RunArgs,
+    context: ShellContext,
+    instance: &str,
+) -> anyhow::Result<StreamConsumer<ShellContext>> {
     let mut config = args.client.config();
+    if args.static_membership {
+        config.set("group.instance.id", instance);
+    }
     config
         .set("group.id", &args.group_id)
         .set("enable.auto.commit", "false")

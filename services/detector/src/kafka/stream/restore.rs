@@ -1,7 +1,7 @@
 //! Rebuilds partitions' window state from their changelog partitions before
 //! their first record is processed.
 
-use super::super::client::ClientArgs;
+use super::super::client::{ClientArgs, QuietEof};
 use crate::engine::{EngineConfig, PartitionEngine};
 use crate::window::changelog;
 use anyhow::Context as _;
@@ -72,7 +72,7 @@ pub fn restore(
     })
 }
 
-fn restore_consumer(client: &ClientArgs) -> anyhow::Result<BaseConsumer> {
+fn restore_consumer(client: &ClientArgs) -> anyhow::Result<BaseConsumer<QuietEof>> {
     let mut config = client.config();
     config
         // Never joins or commits: partitions are assigned by hand.
@@ -80,13 +80,16 @@ fn restore_consumer(client: &ClientArgs) -> anyhow::Result<BaseConsumer> {
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true")
+        .set("fetch.wait.max.ms", "10")
         .set("fetch.max.bytes", "52428800");
     client.apply_overrides(&mut config);
-    config.create().context("creating the restore consumer")
+    config
+        .create_with_context(QuietEof)
+        .context("creating the restore consumer")
 }
 
 fn read_to_end(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<QuietEof>,
     topic: &str,
     partitions: usize,
     engines: &mut HashMap<i32, PartitionEngine>,
