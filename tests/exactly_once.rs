@@ -51,30 +51,7 @@ fn drain_and_check(topics: &TestTopics) {
     let status = last.wait(Duration::from_secs(240));
     assert!(status.success(), "draining instance failed\n{}", last.log());
 
-    let expected = scan_finals(&data());
-    let got = finals_once(&topics.alerts);
-    assert_eq!(
-        got.len(),
-        expected.len(),
-        "finals: got {}, scan {}",
-        got.len(),
-        expected.len()
-    );
-    for (id, doc) in &expected {
-        assert_eq!(got.get(id), Some(doc), "final {id} differs from scan");
-    }
-
-    let (malformed, late) = scan_rejections(&data());
-    assert_eq!(
-        read(&topics.dlq).len(),
-        malformed,
-        "each malformed record dead-lettered once"
-    );
-    assert_eq!(
-        read(&topics.late).len(),
-        late,
-        "each late record routed once"
-    );
+    assert_outputs_match_scan(topics, &data());
 }
 
 #[test]

@@ -200,6 +200,16 @@ impl Running {
         );
     }
 
+    /// Sends a signal (`TERM`, `INT`, ...) without waiting.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([format!("-{name}"), pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "could not send SIG{name} to {}", self.name);
+    }
+
     /// Waits for the process to exit by itself.
     pub fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let started = Instant::now();
@@ -306,4 +316,33 @@ pub fn seed() -> u64 {
         });
     eprintln!("NVM_TEST_SEED={seed}");
     seed
+}
+
+/// The outputs of a finished run over `data`: every `final` alert exactly
+/// once and equal to `scan`'s, each malformed record dead-lettered once,
+/// each late record routed once.
+pub fn assert_outputs_match_scan(topics: &TestTopics, data: &Path) {
+    let expected = scan_finals(data);
+    let got = finals_once(&topics.alerts);
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "finals: got {}, scan {}",
+        got.len(),
+        expected.len()
+    );
+    for (id, doc) in &expected {
+        assert_eq!(got.get(id), Some(doc), "final {id} differs from scan");
+    }
+    let (malformed, late) = scan_rejections(data);
+    assert_eq!(
+        read(&topics.dlq).len(),
+        malformed,
+        "each malformed record dead-lettered once"
+    );
+    assert_eq!(
+        read(&topics.late).len(),
+        late,
+        "each late record routed once"
+    );
 }

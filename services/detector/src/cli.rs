@@ -1,12 +1,14 @@
 //! The command line: `run` (stream), `scan` (files), `replay` (files to a
 //! topic), `topics` (create the topics), `alerts` (print an alerts topic).
 
+use crate::config::ConfigFile;
 use crate::decode::DecodeOptions;
 use crate::engine::EngineConfig;
 use crate::rule::RuleSet;
 use crate::window::WindowConfig;
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +22,8 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: crate::telemetry::LogArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +40,21 @@ enum Command {
     Alerts(crate::kafka::tail::AlertsArgs),
     /// Compile the rules and point out where they match less than meant.
     Lint(LintArgs),
+    /// Check a configuration file, or print the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file (keys, values, rules) without connecting.
+    Check {
+        /// The TOML configuration file of `run`.
+        file: PathBuf,
+    },
+    /// Print the configuration `run` would use with the same flags,
+    /// environment and `--config` file, secrets redacted.
+    Show(Box<crate::kafka::stream::RunArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +66,7 @@ struct LintArgs {
 
 /// Engine settings shared by `run` and `scan`.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Engine")]
 pub struct EngineArgs {
     /// Rules directory: macros.yml and detections/*.yml.
     #[arg(long, env = "NVM_RULES", default_value = "rules")]
@@ -74,16 +94,19 @@ impl EngineArgs {
         idle_timeout_ms: i64,
     ) -> anyhow::Result<EngineConfig> {
         if self.window_secs <= 0 {
-            anyhow::bail!("--window-secs must be positive, got {}", self.window_secs);
+            anyhow::bail!(
+                "--window-secs (`engine.window_secs`) must be positive, got {}",
+                self.window_secs
+            );
         }
         if self.allowed_lateness_secs < 0 {
             anyhow::bail!(
-                "--allowed-lateness-secs must not be negative, got {}",
+                "--allowed-lateness-secs (`engine.allowed_lateness_secs`) must not be negative, got {}",
                 self.allowed_lateness_secs
             );
         }
         if self.max_record_bytes == 0 {
-            anyhow::bail!("--max-record-bytes must be positive");
+            anyhow::bail!("--max-record-bytes (`engine.max_record_bytes`) must be positive");
         }
         let rules = RuleSet::load(&self.rules).context("loading rules")?;
         Ok(EngineConfig {
@@ -112,8 +135,20 @@ struct ScanArgs {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    crate::telemetry::init_logging();
+    let mut argv: Vec<OsString> = std::env::args_os().collect();
+    let from_file = match apply_config_file(&mut argv) {
+        Ok(flags) => flags,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = Cli::command().get_matches_from(argv);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    crate::telemetry::init_logging(&cli.log);
     let result = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Run(args) => crate::kafka::stream::run(args),
@@ -121,6 +156,8 @@ pub fn main() -> ExitCode {
         Command::Topics(args) => crate::kafka::topics::run(args),
         Command::Alerts(args) => crate::kafka::tail::run(args),
         Command::Lint(args) => lint(args),
+        Command::Config(ConfigCommand::Check { file }) => config_check(&file),
+        Command::Config(ConfigCommand::Show(_)) => config_show(&matches, &from_file),
     };
     match result {
         Ok(code) => code,
@@ -174,5 +211,107 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
             println!("  {finding}");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The subcommand of `argv` whose flags a configuration file may set:
+/// its position and the command describing those flags.
+fn configurable(argv: &[OsString]) -> Option<usize> {
+    let first = argv
+        .iter()
+        .skip(1)
+        .position(|a| !a.to_string_lossy().starts_with('-'))?
+        + 1;
+    match argv[first].to_str()? {
+        "run" => Some(first + 1),
+        "config" if argv.get(first + 1).is_some_and(|a| a == "show") => Some(first + 2),
+        _ => None,
+    }
+}
+
+/// The `run` command with its flags, global ones included.
+pub fn run_command() -> clap::Command {
+    let mut command = Cli::command();
+    command.build();
+    command
+        .find_subcommand("run")
+        .cloned()
+        .unwrap_or_else(|| clap::Command::new("run"))
+}
+
+/// Applies the `--config` file of `run` and `config show` to `argv`;
+/// returns the flags it set.
+fn apply_config_file(argv: &mut Vec<OsString>) -> anyhow::Result<Vec<String>> {
+    let Some(at) = configurable(argv) else {
+        return Ok(Vec::new());
+    };
+    let Some(path) = crate::config::config_path(&argv[at..]) else {
+        return Ok(Vec::new());
+    };
+    let run = run_command();
+    let file = ConfigFile::load(&path, &run)?;
+    let mut tail = argv.split_off(at);
+    let applied = file.apply(&run, &mut tail);
+    argv.extend(tail);
+    Ok(applied)
+}
+
+/// The settings `run` would start with for `argv` (from the program name
+/// on), its `--config` file and the environment applied.
+///
+/// # Errors
+/// A bad configuration file or a flag or value the command line refuses.
+pub fn run_args_from(mut argv: Vec<OsString>) -> anyhow::Result<crate::kafka::stream::RunArgs> {
+    apply_config_file(&mut argv)?;
+    let cli = Cli::try_parse_from(argv).map_err(|e| {
+        let text = e.to_string();
+        anyhow::anyhow!("{}", text.trim().trim_start_matches("error: "))
+    })?;
+    match cli.command {
+        Command::Run(args) => Ok(args),
+        _ => anyhow::bail!("not a `run` command line"),
+    }
+}
+
+/// `config check FILE`: the file, then everything `run` checks before it
+/// connects (settings and rules), with the environment applied as `run` would.
+fn config_check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let argv: Vec<OsString> = vec![
+        "nvm-detector".into(),
+        "run".into(),
+        "--config".into(),
+        file.into(),
+    ];
+    let args = run_args_from(argv)?;
+    crate::kafka::stream::check(&args)?;
+    let config = args.engine.engine_config(
+        args.update_interval_secs * 1000,
+        args.idle_timeout_secs * 1000,
+    )?;
+    println!(
+        "{}: ok ({} rules from {})",
+        file.display(),
+        config.rules.rules().len(),
+        args.engine.rules.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `config show`: the effective settings of `run` as a configuration file.
+fn config_show(matches: &ArgMatches, from_file: &[String]) -> anyhow::Result<ExitCode> {
+    let Some(("config", config)) = matches.subcommand() else {
+        anyhow::bail!("internal: not a config command");
+    };
+    let Some(("show", show)) = config.subcommand() else {
+        anyhow::bail!("internal: not config show");
+    };
+    let mut command = Cli::command();
+    command.build();
+    let show_command = command
+        .find_subcommand("config")
+        .and_then(|c| c.find_subcommand("show"))
+        .cloned()
+        .unwrap_or_else(|| clap::Command::new("show"));
+    print!("{}", crate::config::render(&show_command, show, from_file));
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@
 
 pub mod alert;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod kafka;

@@ -38,13 +38,13 @@ use tracing::{error, info, warn};
 
 /// Settings of `run`.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Stream")]
 pub struct RunArgs {
-    #[command(flatten)]
-    pub client: ClientArgs,
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    #[command(flatten)]
-    pub topics: TopicNames,
+    /// TOML configuration file: one table per section of this help, one
+    /// key per flag with `_` for `-`. Flags and environment variables win
+    /// over it. See `nvm-detector config show`.
+    #[arg(long, env = crate::config::CONFIG_ENV, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Consumer group; instances with the same group share the partitions.
     /// Also names the internal topics (`<group>.changelog`, `<group>.repartition`).
     #[arg(long, env = "NVM_GROUP_ID", default_value = "nvm-detector")]
@@ -89,10 +89,25 @@ pub struct RunArgs {
     /// `final` alerts), commit and exit. For demos and backfills, ms.
     #[arg(long, env = "NVM_EXIT_WHEN_IDLE_MS")]
     pub exit_when_idle_ms: Option<u64>,
+    /// On SIGTERM or SIGINT: how long the drain (commit of the work in
+    /// flight, producer flush, leaving the group) may take before the
+    /// process exits anyway with code 124, ms. A second signal exits at once
+    /// with 128 + the signal number.
+    #[arg(long, env = "NVM_SHUTDOWN_TIMEOUT_MS", default_value_t = 30_000)]
+    pub shutdown_timeout_ms: u64,
+    // The sections below come last: a flattened section's heading carries on
+    // to the flags declared after it.
+    #[command(flatten, next_help_heading = "Kafka")]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub topics: TopicNames,
 }
 
 /// The topics the detector reads and writes.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Topics")]
 pub struct TopicNames {
     /// Topic of NVM flow records.
     #[arg(long, env = "NVM_INPUT_TOPIC", default_value = "nvm.flows")]
@@ -146,31 +161,55 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     outcome.map(|()| ExitCode::SUCCESS)
 }
 
-fn check(args: &RunArgs) -> anyhow::Result<()> {
+/// Checks the settings of `run` that a flag's parser alone cannot; each
+/// message names the setting as flag and as `section.key` of the file.
+///
+/// # Errors
+/// The first invalid setting.
+pub fn check(args: &RunArgs) -> anyhow::Result<()> {
+    let bad = |flag: &str, section: &str, why: &str| {
+        Err(anyhow::anyhow!(
+            "--{flag} (`{section}.{}`) {why}",
+            flag.replace('-', "_")
+        ))
+    };
     if args.commit_interval_ms == 0 {
-        anyhow::bail!("--commit-interval-ms must be positive");
+        return bad("commit-interval-ms", "stream", "must be positive");
     }
     if args.update_interval_secs < 0 {
-        anyhow::bail!("--update-interval-secs must not be negative");
+        return bad("update-interval-secs", "stream", "must not be negative");
     }
     if args.idle_timeout_secs <= 0 {
-        anyhow::bail!("--idle-timeout-secs must be positive");
+        return bad("idle-timeout-secs", "stream", "must be positive");
     }
     if args.group_id.trim().is_empty() {
-        anyhow::bail!("--group-id must not be empty");
+        return bad("group-id", "stream", "must not be empty");
     }
     if args.transaction_timeout_ms < 1000 {
-        anyhow::bail!("--transaction-timeout-ms must be at least 1000");
+        return bad("transaction-timeout-ms", "stream", "must be at least 1000");
     }
     if args.repartition_partitions.is_some_and(|n| n < 1) {
-        anyhow::bail!("--repartition-partitions must be at least 1");
+        return bad("repartition-partitions", "stream", "must be at least 1");
     }
     if args
         .instance_id
         .as_deref()
         .is_some_and(|i| i.trim().is_empty())
     {
-        anyhow::bail!("--instance-id must not be empty");
+        return bad("instance-id", "stream", "must not be empty");
+    }
+    if args.shutdown_timeout_ms == 0 {
+        return bad("shutdown-timeout-ms", "stream", "must be positive");
+    }
+    for (flag, topic) in [
+        ("input-topic", &args.topics.input_topic),
+        ("alerts-topic", &args.topics.alerts_topic),
+        ("dlq-topic", &args.topics.dlq_topic),
+        ("late-topic", &args.topics.late_topic),
+    ] {
+        if topic.trim().is_empty() {
+            return bad(flag, "topics", "must not be empty");
+        }
     }
     Ok(())
 }
@@ -332,6 +371,7 @@ struct Shell {
     core: Arc<Mutex<Core>>,
     failure: Arc<Mutex<Option<anyhow::Error>>>,
     commit_interval: Duration,
+    shutdown_timeout: Duration,
     bounded: Option<Bounded>,
     last_report: Instant,
 }
@@ -358,6 +398,7 @@ impl Shell {
             core,
             failure,
             commit_interval: Duration::from_millis(args.commit_interval_ms),
+            shutdown_timeout: Duration::from_millis(args.shutdown_timeout_ms),
             bounded: args.exit_when_idle_ms.map(|ms| Bounded {
                 idle: Duration::from_millis(ms),
                 at_end: HashSet::new(),
@@ -371,8 +412,7 @@ impl Shell {
     async fn run(&mut self) -> anyhow::Result<()> {
         let mut tick = tokio::time::interval(self.commit_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let shutdown = shutdown_signal();
-        tokio::pin!(shutdown);
+        let shutdown = watch_signals(self.shutdown_timeout);
         loop {
             tokio::select! {
                 message = self.consumer.recv() => {
@@ -385,10 +425,7 @@ impl Shell {
                         return self.finish_bounded();
                     }
                 }
-                _ = &mut shutdown => {
-                    info!("shutdown requested");
-                    return Ok(());
-                }
+                () = shutdown.notified() => return Ok(()),
             }
         }
     }
@@ -537,22 +574,95 @@ fn consumer(
         .context("creating the Kafka consumer")
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
+/// Exit code when the shutdown deadline passes before the drain is done.
+pub const EXIT_SHUTDOWN_TIMEOUT: u8 = 124;
+
+/// Watches for SIGTERM and SIGINT apart from the event loop, which may be
+/// blocked in a commit: the first signal is logged, starts the deadline and
+/// wakes the loop to drain; a second one ends the process at once with
+/// 128 + its number. The deadline ends it with [`EXIT_SHUTDOWN_TIMEOUT`],
+/// so a drain that hangs (a broker gone for good) never outlives what its
+/// supervisor allows.
+fn watch_signals(deadline: Duration) -> Arc<tokio::sync::Notify> {
+    let requested = Arc::new(tokio::sync::Notify::new());
+    let wake = requested.clone();
+    tokio::spawn(async move {
+        let Some(mut signals) = Signals::new() else {
+            warn!("cannot watch for signals; stop the process with SIGKILL");
+            return;
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        let signal = signals.next().await;
+        info!(
+            signal,
+            deadline_ms = deadline.as_millis() as u64,
+            "shutdown requested; draining"
+        );
+        start_deadline(deadline);
+        // A stored permit: the loop sees it even if it is busy right now.
+        wake.notify_one();
+        let signal = signals.next().await;
+        error!(
+            signal,
+            "second signal during shutdown; exiting now, in-flight work is left to be replayed"
+        );
+        std::process::exit(128 + signal);
+    });
+    requested
+}
+
+/// SIGTERM and SIGINT.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Option<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Some(Signals {
+                term: signal(SignalKind::terminate()).ok()?,
+                int: signal(SignalKind::interrupt()).ok()?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Some(Signals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// The next signal's number.
+    async fn next(&mut self) -> i32 {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => 2,
+                _ = self.term.recv() => 15,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            2
+        }
+    }
+}
+
+fn start_deadline(deadline: Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("shutdown-deadline".into())
+        .spawn(move || {
+            std::thread::sleep(deadline);
+            error!(
+                deadline_ms = deadline.as_millis() as u64,
+                "shutdown deadline passed; exiting, in-flight work is left to be replayed"
+            );
+            std::process::exit(i32::from(EXIT_SHUTDOWN_TIMEOUT));
+        });
+    if let Err(e) = spawned {
+        warn!(error = %e, "could not start the shutdown deadline");
     }
 }
