@@ -48,6 +48,12 @@ pub fn scan_readers<R: BufRead>(
                 break;
             }
             number += 1;
+            // The record is the line without its end, as `replay` sends it.
+            for end in [b'\n', b'\r'] {
+                if line.last() == Some(&end) {
+                    line.pop();
+                }
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }

@@ -270,3 +270,23 @@ fn lint_points_out_the_published_rules_known_weaknesses() {
     let unique: std::collections::HashSet<_> = findings.iter().map(|f| &f.message).collect();
     assert_eq!(unique.len(), findings.len(), "no finding twice");
 }
+
+#[test]
+fn scan_measures_a_record_without_its_line_end() {
+    let mut config = scan_config();
+    let record = flow(T0, "10.0.0.9", "rclone.exe", " copy a remote:b", "443", &[]);
+    config.decode.max_record_bytes = record.len();
+    let text = format!("{record}\r\n{record}\n{record}");
+    let report = scan_readers(&config, [("t".to_owned(), text.as_bytes())]).unwrap();
+    assert_eq!(
+        report.counters.dead_lettered, 0,
+        "a record of exactly the limit is accepted whatever ends its line: {:?}",
+        report.rejected
+    );
+    assert_eq!(report.finals.len(), 1);
+    assert_eq!(report.finals[0].document["count"], 3);
+
+    config.decode.max_record_bytes = record.len() - 1;
+    let report = scan_readers(&config, [("t".to_owned(), text.as_bytes())]).unwrap();
+    assert_eq!(report.counters.dead_lettered, 3);
+}

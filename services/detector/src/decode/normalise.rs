@@ -93,8 +93,10 @@ pub(super) fn record(encoding: Encoding, fields: Vec<RawField>) -> Result<Record
     Ok(record)
 }
 
-/// Event time is the flow's start: `fsms` when present, else `fss`. The
-/// text times (`fst`) and the syslog header are never used.
+/// Event time is the flow's start: `fsms` when present, else `fss`. Both
+/// must be numbers when present: a record whose clock fields disagree in
+/// kind is broken, even if the one used would parse. The text times
+/// (`fst`) and the syslog header are never used.
 fn event_time_ms(fields: &[RawField]) -> Result<i64, DecodeError> {
     let find = |name: &str| {
         fields
@@ -102,11 +104,13 @@ fn event_time_ms(fields: &[RawField]) -> Result<i64, DecodeError> {
             .find(|(k, _)| k == name)
             .and_then(|(_, v)| v.first())
     };
+    let secs = find("fss")
+        .map(|secs| whole_number(secs, "fss", "seconds"))
+        .transpose()?;
     if let Some(ms) = find("fsms") {
         return whole_number(ms, "fsms", "milliseconds");
     }
-    if let Some(secs) = find("fss") {
-        let secs = whole_number(secs, "fss", "seconds")?;
+    if let Some(secs) = secs {
         return secs.checked_mul(1000).ok_or(DecodeError::BadTime {
             field: "fss",
             unit: "seconds",

@@ -120,6 +120,11 @@ fn rejects_what_is_not_a_usable_flow_record() {
     assert_eq!(reason(b"[1,2]"), "no_fields");
     assert_eq!(reason(br#"{"fv":"v","fss":"12:00"}"#), "bad_time");
     assert_eq!(reason(br#"{"fv":"v","fsms":"-5"}"#), "bad_time");
+    assert_eq!(
+        reason(br#"{"fv":"v","fss":"2026-07-14T08:00:00Z","fsms":"1784016000000"}"#),
+        "bad_time",
+        "a non-numeric fss is broken even when fsms is there"
+    );
     assert_eq!(reason(br#"{"fv":"v"}"#), "missing_time");
     assert_eq!(reason(br#"{"pr":"6","fss":"1"}"#), "not_nvm");
     assert_eq!(

@@ -67,7 +67,10 @@ async fn replay(args: &ReplayArgs) -> anyhow::Result<u64> {
         let file =
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         for line in std::io::BufReader::new(file).split(b'\n') {
-            let line = line.with_context(|| format!("reading {}", path.display()))?;
+            let mut line = line.with_context(|| format!("reading {}", path.display()))?;
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
