@@ -97,10 +97,12 @@ pub struct RuleSet {
 /// A rule set that cannot be loaded; always names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("reading {path}: {source}")]
+    // The I/O error is part of the message, not a source, so that error
+    // chains do not print it twice.
+    #[error("reading {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
@@ -125,9 +127,9 @@ impl RuleSet {
         let macros = load_macros(&dir.join("macros.yml"))?;
         let detections = dir.join("detections");
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&detections)
-            .map_err(|source| RuleError::Io {
+            .map_err(|error| RuleError::Io {
                 path: detections.clone(),
-                source,
+                error,
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
@@ -170,9 +172,9 @@ impl RuleSet {
 }
 
 fn read(path: &Path) -> Result<String, RuleError> {
-    std::fs::read_to_string(path).map_err(|source| RuleError::Io {
+    std::fs::read_to_string(path).map_err(|error| RuleError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 
