@@ -52,12 +52,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn replay(args: &ReplayArgs) -> anyhow::Result<u64> {
-    let mut config = args.client.config();
-    config
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "20")
-        .set("compression.type", "lz4");
-    args.client.apply_overrides(&mut config);
+    let config = args.client.producer_config(|config| {
+        config
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "20")
+            .set("compression.type", "lz4");
+    })?;
     let producer: FutureProducer = config.create().context("creating the Kafka producer")?;
 
     let started = Instant::now();

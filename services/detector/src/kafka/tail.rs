@@ -58,17 +58,17 @@ pub fn read_topic(
     topic: &str,
     idle: Duration,
 ) -> anyhow::Result<Vec<ReadMessage>> {
-    let mut config = client.config();
-    config
-        .set(
-            "group.id",
-            format!("nvm-detector-reader-{}", std::process::id()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .set("fetch.wait.max.ms", "50");
-    client.apply_overrides(&mut config);
+    let config = client.consumer_config(|config| {
+        config
+            .set(
+                "group.id",
+                format!("nvm-detector-reader-{}", std::process::id()),
+            )
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .set("enable.partition.eof", "true")
+            .set("fetch.wait.max.ms", "50");
+    })?;
     let consumer: BaseConsumer<QuietEof> = config
         .create_with_context(QuietEof)
         .context("creating a reader")?;

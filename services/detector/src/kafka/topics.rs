@@ -74,10 +74,10 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// Any creation failure other than "already exists".
 pub async fn create(client: &ClientArgs, specs: &[TopicSpec]) -> anyhow::Result<()> {
-    let mut config = client.config();
-    client.apply_overrides(&mut config);
-    let admin: AdminClient<DefaultClientContext> =
-        config.create().context("creating the Kafka admin client")?;
+    let admin: AdminClient<DefaultClientContext> = client
+        .admin_config()?
+        .create()
+        .context("creating the Kafka admin client")?;
     let new: Vec<NewTopic<'_>> = specs
         .iter()
         .map(|s| {
@@ -129,9 +129,10 @@ pub async fn ensure_outputs(client: &ClientArgs, topics: &TopicNames) -> anyhow:
 /// The cluster's metadata cannot be read.
 pub fn partition_count(client: &ClientArgs, topic: &str) -> anyhow::Result<Option<i32>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
-    let mut config = client.config();
-    client.apply_overrides(&mut config);
-    let consumer: BaseConsumer = config.create().context("creating a metadata client")?;
+    let consumer: BaseConsumer = client
+        .consumer_config(|_| {})?
+        .create()
+        .context("creating a metadata client")?;
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(30))
         .with_context(|| format!("reading the metadata of {topic}"))?;

@@ -147,6 +147,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check(args: &RunArgs) -> anyhow::Result<()> {
+    args.client.validate()?;
     if args.commit_interval_ms == 0 {
         anyhow::bail!("--commit-interval-ms must be positive");
     }
@@ -194,6 +195,7 @@ fn log_startup(args: &RunArgs, config: &EngineConfig, instance: &str) {
     info!(
         version = env!("CARGO_PKG_VERSION"),
         bootstrap = %args.client.bootstrap_servers,
+        security = %args.client.security.summary(),
         properties = ?args.client.redacted_properties(),
         group = %args.group_id,
         instance,
@@ -517,21 +519,21 @@ fn consumer(
     context: ShellContext,
     instance: &str,
 ) -> anyhow::Result<StreamConsumer<ShellContext>> {
-    let mut config = args.client.config();
-    if args.static_membership {
-        config.set("group.instance.id", instance);
-    }
-    config
-        .set("group.id", &args.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set(
-            "enable.partition.eof",
-            args.exit_when_idle_ms.is_some().to_string(),
-        );
-    args.client.apply_overrides(&mut config);
+    let config = args.client.consumer_config(|config| {
+        if args.static_membership {
+            config.set("group.instance.id", instance);
+        }
+        config
+            .set("group.id", &args.group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set(
+                "enable.partition.eof",
+                args.exit_when_idle_ms.is_some().to_string(),
+            );
+    })?;
     config
         .create_with_context(context)
         .context("creating the Kafka consumer")

@@ -73,16 +73,16 @@ pub fn restore(
 }
 
 fn restore_consumer(client: &ClientArgs) -> anyhow::Result<BaseConsumer<QuietEof>> {
-    let mut config = client.config();
-    config
-        // Never joins or commits: partitions are assigned by hand.
-        .set("group.id", "nvm-detector-restore")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .set("fetch.wait.max.ms", "10")
-        .set("fetch.max.bytes", "52428800");
-    client.apply_overrides(&mut config);
+    let config = client.consumer_config(|config| {
+        config
+            // Never joins or commits: partitions are assigned by hand.
+            .set("group.id", "nvm-detector-restore")
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .set("enable.partition.eof", "true")
+            .set("fetch.wait.max.ms", "10")
+            .set("fetch.max.bytes", "52428800");
+    })?;
     config
         .create_with_context(QuietEof)
         .context("creating the restore consumer")
