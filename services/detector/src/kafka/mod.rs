@@ -2,6 +2,7 @@
 //! knows rdkafka. Everything it decides is delegated to the engine.
 
 pub mod client;
+pub mod connect;
 pub mod output;
 pub mod replay;
 pub mod security;

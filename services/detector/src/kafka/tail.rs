@@ -3,6 +3,7 @@
 //! [`read_topic`] to see what the detector published.
 
 use super::client::{ClientArgs, QuietEof};
+use super::connect::{check_connection, CONNECT_TIMEOUT};
 use anyhow::Context;
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -138,6 +139,7 @@ fn read_message<M: Message>(m: &M) -> ReadMessage {
 /// # Errors
 /// As [`read_topic`], or a broken stdout.
 pub fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
+    check_connection(&args.client, &args.topic, CONNECT_TIMEOUT)?;
     let messages = read_topic(
         &args.client,
         &args.topic,

@@ -2,6 +2,7 @@
 //! creates when they are missing.
 
 use super::client::ClientArgs;
+use super::connect::{check_connection, CONNECT_TIMEOUT};
 use super::stream::TopicNames;
 use anyhow::Context;
 use clap::Args;
@@ -49,6 +50,7 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     if args.partitions < 1 || args.alert_partitions < 1 || args.replication < 1 {
         anyhow::bail!("--partitions, --alert-partitions and --replication must be at least 1");
     }
+    check_connection(&args.client, &args.topics.input_topic, CONNECT_TIMEOUT)?;
     let t = &args.topics;
     let spec = |name: &str, partitions| TopicSpec {
         name: name.to_owned(),

@@ -20,6 +20,7 @@ pub use sink::Delivery;
 
 use self::core::Core;
 use super::client::ClientArgs;
+use super::connect::{check_connection, CONNECT_TIMEOUT};
 use super::topics::{ensure_internal, ensure_outputs, partition_count, TopicSpec};
 use crate::cli::EngineArgs;
 use crate::engine::EngineConfig;
@@ -130,6 +131,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let instance = args.instance_id.clone().unwrap_or_else(host_name);
     log_startup(&args, &config, &instance);
+    let input = &args.topics.input_topic;
+    tokio::task::block_in_place(|| check_connection(&args.client, input, CONNECT_TIMEOUT))?;
     let topology = prepare_topics(&args).await?;
 
     let transactional_id = format!("{}-{instance}", args.group_id);
