@@ -28,7 +28,8 @@ pub struct ClientArgs {
     pub security: SecurityArgs,
     /// A librdkafka property for every client, `key=value`; repeatable
     /// (e.g. `-X client.id=nvm-detector`).
-    #[arg(short = 'X', long = "kafka-property", value_name = "KEY=VALUE", value_parser = parse_property)]
+    #[arg(short = 'X', long = "kafka-property")]
+    #[arg(value_name = "KEY=VALUE", value_parser = parse_property)]
     pub properties: Vec<(String, String)>,
     /// A librdkafka property for consumers only, `key=value`; repeatable;
     /// wins over -X (e.g. `--consumer-property fetch.max.bytes=1048576`).

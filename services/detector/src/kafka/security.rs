@@ -15,47 +15,54 @@ use std::path::{Path, PathBuf};
 /// The environment variable that may hold the SASL password.
 pub const SASL_PASSWORD_ENV: &str = "KAFKA_SASL_PASSWORD";
 
+/// Where the security flags appear in `--help`.
+const HEADING: &str = "Kafka security";
+
 const PROTOCOL: &str = "--security-protocol (KAFKA_SECURITY_PROTOCOL)";
 const MECHANISM: &str = "--sasl-mechanism (KAFKA_SASL_MECHANISM)";
 const USERNAME: &str = "--sasl-username (KAFKA_SASL_USERNAME)";
 const PASSWORD_FILE: &str = "--sasl-password-file (KAFKA_SASL_PASSWORD_FILE)";
 const CA: &str = "--ssl-ca-location (KAFKA_SSL_CA_LOCATION)";
 const CERTIFICATE: &str = "--ssl-certificate-location (KAFKA_SSL_CERTIFICATE_LOCATION)";
+const PASSWORD_SOURCES: &str =
+    "a password: --sasl-password-file (KAFKA_SASL_PASSWORD_FILE) or KAFKA_SASL_PASSWORD";
 const KEY: &str = "--ssl-key-location (KAFKA_SSL_KEY_LOCATION)";
 const KEY_PASSWORD_FILE: &str = "--ssl-key-password-file (KAFKA_SSL_KEY_PASSWORD_FILE)";
 
 /// The security flags of every command that talks to Kafka.
 #[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Kafka security")]
 pub struct SecurityArgs {
     /// Protocol to talk to the brokers with (librdkafka's default is plaintext).
-    #[arg(long, env = "KAFKA_SECURITY_PROTOCOL", value_enum, ignore_case = true)]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SECURITY_PROTOCOL")]
+    #[arg(value_enum, ignore_case = true)]
     pub security_protocol: Option<SecurityProtocol>,
     /// SASL mechanism; needs --sasl-username and a password.
-    #[arg(long, env = "KAFKA_SASL_MECHANISM", value_enum, ignore_case = true)]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SASL_MECHANISM")]
+    #[arg(value_enum, ignore_case = true)]
     pub sasl_mechanism: Option<SaslMechanism>,
     /// SASL user name.
-    #[arg(long, env = "KAFKA_SASL_USERNAME")]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SASL_USERNAME")]
     pub sasl_username: Option<String>,
     /// File holding the SASL password (a trailing newline is ignored). The
     /// password may instead come from the KAFKA_SASL_PASSWORD variable; it is
     /// never taken as a flag value, which other users could read in `ps`.
-    #[arg(long, env = "KAFKA_SASL_PASSWORD_FILE", value_name = "PATH")]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SASL_PASSWORD_FILE", value_name = "PATH")]
     pub sasl_password_file: Option<PathBuf>,
     /// The SASL password from KAFKA_SASL_PASSWORD, read when the command line is parsed.
     #[arg(skip = password_from_env())]
     pub sasl_password_env: Option<Secret>,
     /// CA certificate(s) (PEM) to verify the brokers with, instead of the system's.
-    #[arg(long, env = "KAFKA_SSL_CA_LOCATION", value_name = "PATH")]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SSL_CA_LOCATION", value_name = "PATH")]
     pub ssl_ca_location: Option<PathBuf>,
     /// Client certificate (PEM) for brokers that require one; needs --ssl-key-location.
-    #[arg(long, env = "KAFKA_SSL_CERTIFICATE_LOCATION", value_name = "PATH")]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SSL_CERTIFICATE_LOCATION")]
+    #[arg(value_name = "PATH")]
     pub ssl_certificate_location: Option<PathBuf>,
     /// Private key (PEM) of the client certificate.
-    #[arg(long, env = "KAFKA_SSL_KEY_LOCATION", value_name = "PATH")]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SSL_KEY_LOCATION", value_name = "PATH")]
     pub ssl_key_location: Option<PathBuf>,
     /// File holding the password of an encrypted --ssl-key-location.
-    #[arg(long, env = "KAFKA_SSL_KEY_PASSWORD_FILE", value_name = "PATH")]
+    #[arg(help_heading = HEADING, long, env = "KAFKA_SSL_KEY_PASSWORD_FILE", value_name = "PATH")]
     pub ssl_key_password_file: Option<PathBuf>,
 }
 
@@ -202,7 +209,7 @@ impl SecurityArgs {
             }
             if password.is_none() {
                 return Err(SecurityError::Missing {
-                    setting: "a password: --sasl-password-file (KAFKA_SASL_PASSWORD_FILE) or KAFKA_SASL_PASSWORD",
+                    setting: PASSWORD_SOURCES,
                     needed_by,
                 });
             }
