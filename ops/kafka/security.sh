@@ -22,7 +22,8 @@ CERT_MIN_VALIDITY_SECS=2592000
 
 require_openssl() {
   command -v openssl >/dev/null 2>&1 \
-    || die "openssl not found on PATH; it makes the local broker's TLS certificates (apt-get install openssl)"
+    || die "openssl not found on PATH; it makes the local broker's TLS certificates" \
+      "(apt-get install openssl)"
 }
 
 now_ms() { date +%s%3N; }
@@ -76,8 +77,8 @@ issue_cert() {
   local name="$1" subject="$2"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.key"
   openssl req -new -key "$name.key" -subj "$subject" -config openssl.cnf -out "$name.csr"
-  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
-    -days 825 -extfile openssl.cnf -extensions "$name" -out "$name.pem"
+  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key \
+    -set_serial "0x$(openssl rand -hex 16)" -days 825 -extfile openssl.cnf -extensions "$name" -out "$name.pem"
   rm -f "$name.csr"
 }
 
