@@ -85,10 +85,17 @@ impl TestTopics {
 /// Runs the detector binary with `args` against the test broker; kills it
 /// and fails the test after `timeout`.
 pub fn run_detector(args: &[String], timeout: Duration) -> Output {
+    run_detector_with_env(args, &[], timeout)
+}
+
+/// Like [`run_detector`], with extra environment variables (which win
+/// over the defaults, `RUST_LOG=info` included).
+pub fn run_detector_with_env(args: &[String], env: &[(&str, &str)], timeout: Duration) -> Output {
     let mut child = Command::new(detector_bin())
         .args(args)
         .env("KAFKA_BOOTSTRAP", bootstrap_servers())
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .current_dir(repo())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -129,11 +136,12 @@ pub fn run_ok(args: &[String], timeout: Duration) -> Output {
 
 /// Everything committed on a topic.
 pub fn read(topic: &str) -> Vec<ReadMessage> {
-    let client = ClientArgs {
-        bootstrap_servers: bootstrap_servers(),
-        properties: vec![],
-    };
-    read_topic(&client, topic, Duration::from_millis(500)).expect("reading a topic")
+    read_with(&ClientArgs::new(bootstrap_servers()), topic)
+}
+
+/// Everything committed on a topic, read with these client settings.
+pub fn read_with(client: &ClientArgs, topic: &str) -> Vec<ReadMessage> {
+    read_topic(client, topic, Duration::from_millis(500)).expect("reading a topic")
 }
 
 /// The JSON documents of messages.

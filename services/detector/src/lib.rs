@@ -17,6 +17,7 @@ pub mod lint;
 pub mod record;
 pub mod rule;
 pub mod scan;
+pub mod secret;
 pub mod spl;
 pub mod stats;
 pub mod telemetry;

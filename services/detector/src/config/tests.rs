@@ -120,7 +120,7 @@ fn file_settings_reach_run_and_flags_win() {
         "[engine]\nwindow_secs = 600\nallowed_lateness_secs = 30\n\
          [stream]\ngroup_id = \"from-file\"\nstatic_membership = true\ncommit_interval_ms = 250\n\
          [topics]\ninput_topic = \"flows.file\"\n\
-         [kafka.properties]\n\"fetch.min.bytes\" = 1024\n",
+         [kafka.consumer_properties]\n\"fetch.min.bytes\" = 1024\n",
     );
     let path = file.0.to_string_lossy().into_owned();
     let args = run_args_from(argv(&["--config", &path, "--window-secs", "120"])).expect("parses");

@@ -2,8 +2,10 @@
 //! knows rdkafka. Everything it decides is delegated to the engine.
 
 pub mod client;
+pub mod connect;
 pub mod output;
 pub mod replay;
+pub mod security;
 pub mod stream;
 pub mod tail;
 pub mod topics;

@@ -3,6 +3,7 @@
 //! ones included, so that the detector's dead-letter path sees them too.
 
 use super::client::ClientArgs;
+use super::connect::{check_connection, CONNECT_TIMEOUT};
 use crate::decode::{decode, DecodeOptions};
 use anyhow::Context;
 use clap::Args;
@@ -43,6 +44,7 @@ const MAX_IN_FLIGHT: usize = 50_000;
 /// # Errors
 /// Unreadable files or a record the broker did not accept.
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    check_connection(&args.client, &args.topic, CONNECT_TIMEOUT)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -52,12 +54,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn replay(args: &ReplayArgs) -> anyhow::Result<u64> {
-    let mut config = args.client.config();
-    config
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "20")
-        .set("compression.type", "lz4");
-    args.client.apply_overrides(&mut config);
+    let config = args.client.producer_config(|config| {
+        config
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "20")
+            .set("compression.type", "lz4");
+    })?;
     let producer: FutureProducer = config.create().context("creating the Kafka producer")?;
 
     let started = Instant::now();

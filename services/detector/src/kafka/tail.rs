@@ -3,6 +3,7 @@
 //! [`read_topic`] to see what the detector published.
 
 use super::client::{ClientArgs, QuietEof};
+use super::connect::{check_connection, CONNECT_TIMEOUT};
 use anyhow::Context;
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -58,17 +59,17 @@ pub fn read_topic(
     topic: &str,
     idle: Duration,
 ) -> anyhow::Result<Vec<ReadMessage>> {
-    let mut config = client.config();
-    config
-        .set(
-            "group.id",
-            format!("nvm-detector-reader-{}", std::process::id()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .set("fetch.wait.max.ms", "50");
-    client.apply_overrides(&mut config);
+    let config = client.consumer_config(|config| {
+        config
+            .set(
+                "group.id",
+                format!("nvm-detector-reader-{}", std::process::id()),
+            )
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .set("enable.partition.eof", "true")
+            .set("fetch.wait.max.ms", "50");
+    })?;
     let consumer: BaseConsumer<QuietEof> = config
         .create_with_context(QuietEof)
         .context("creating a reader")?;
@@ -138,6 +139,7 @@ fn read_message<M: Message>(m: &M) -> ReadMessage {
 /// # Errors
 /// As [`read_topic`], or a broken stdout.
 pub fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
+    check_connection(&args.client, &args.topic, CONNECT_TIMEOUT)?;
     let messages = read_topic(
         &args.client,
         &args.topic,

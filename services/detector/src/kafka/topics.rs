@@ -2,6 +2,7 @@
 //! creates when they are missing.
 
 use super::client::ClientArgs;
+use super::connect::{check_connection, CONNECT_TIMEOUT};
 use super::stream::TopicNames;
 use anyhow::Context;
 use clap::Args;
@@ -49,6 +50,7 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     if args.partitions < 1 || args.alert_partitions < 1 || args.replication < 1 {
         anyhow::bail!("--partitions, --alert-partitions and --replication must be at least 1");
     }
+    check_connection(&args.client, &args.topics.input_topic, CONNECT_TIMEOUT)?;
     let t = &args.topics;
     let spec = |name: &str, partitions| TopicSpec {
         name: name.to_owned(),
@@ -74,10 +76,10 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// Any creation failure other than "already exists".
 pub async fn create(client: &ClientArgs, specs: &[TopicSpec]) -> anyhow::Result<()> {
-    let mut config = client.config();
-    client.apply_overrides(&mut config);
-    let admin: AdminClient<DefaultClientContext> =
-        config.create().context("creating the Kafka admin client")?;
+    let admin: AdminClient<DefaultClientContext> = client
+        .admin_config()?
+        .create()
+        .context("creating the Kafka admin client")?;
     let new: Vec<NewTopic<'_>> = specs
         .iter()
         .map(|s| {
@@ -129,9 +131,10 @@ pub async fn ensure_outputs(client: &ClientArgs, topics: &TopicNames) -> anyhow:
 /// The cluster's metadata cannot be read.
 pub fn partition_count(client: &ClientArgs, topic: &str) -> anyhow::Result<Option<i32>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
-    let mut config = client.config();
-    client.apply_overrides(&mut config);
-    let consumer: BaseConsumer = config.create().context("creating a metadata client")?;
+    let consumer: BaseConsumer = client
+        .consumer_config(|_| {})?
+        .create()
+        .context("creating a metadata client")?;
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(30))
         .with_context(|| format!("reading the metadata of {topic}"))?;

@@ -20,6 +20,7 @@ pub use sink::Delivery;
 
 use self::core::Core;
 use super::client::ClientArgs;
+use super::connect::{check_connection, CONNECT_TIMEOUT};
 use super::topics::{ensure_internal, ensure_outputs, partition_count, TopicSpec};
 use crate::cli::EngineArgs;
 use crate::engine::EngineConfig;
@@ -145,6 +146,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let instance = args.instance_id.clone().unwrap_or_else(host_name);
     log_startup(&args, &config, &instance);
+    let input = &args.topics.input_topic;
+    tokio::task::block_in_place(|| check_connection(&args.client, input, CONNECT_TIMEOUT))?;
     let topology = prepare_topics(&args).await?;
 
     let transactional_id = format!("{}-{instance}", args.group_id);
@@ -173,6 +176,7 @@ pub fn check(args: &RunArgs) -> anyhow::Result<()> {
             flag.replace('-', "_")
         ))
     };
+    args.client.validate()?;
     if args.commit_interval_ms == 0 {
         return bad("commit-interval-ms", "stream", "must be positive");
     }
@@ -233,6 +237,7 @@ fn log_startup(args: &RunArgs, config: &EngineConfig, instance: &str) {
     info!(
         version = env!("CARGO_PKG_VERSION"),
         bootstrap = %args.client.bootstrap_servers,
+        security = %args.client.security.summary(),
         properties = ?args.client.redacted_properties(),
         group = %args.group_id,
         instance,
@@ -554,21 +559,21 @@ fn consumer(
     context: ShellContext,
     instance: &str,
 ) -> anyhow::Result<StreamConsumer<ShellContext>> {
-    let mut config = args.client.config();
-    if args.static_membership {
-        config.set("group.instance.id", instance);
-    }
-    config
-        .set("group.id", &args.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set(
-            "enable.partition.eof",
-            args.exit_when_idle_ms.is_some().to_string(),
-        );
-    args.client.apply_overrides(&mut config);
+    let config = args.client.consumer_config(|config| {
+        if args.static_membership {
+            config.set("group.instance.id", instance);
+        }
+        config
+            .set("group.id", &args.group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set(
+                "enable.partition.eof",
+                args.exit_when_idle_ms.is_some().to_string(),
+            );
+    })?;
     config
         .create_with_context(context)
         .context("creating the Kafka consumer")

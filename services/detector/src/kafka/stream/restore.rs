@@ -45,8 +45,7 @@ pub fn restore(
     // Partitions with nothing in them need no reading.
     let mut list = TopicPartitionList::new();
     for p in partitions {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, *p, Duration::from_secs(30))
+        let (low, high) = watermarks(&consumer, topic, *p)
             .with_context(|| format!("reading the offsets of {topic}/{p}"))?;
         if high > low {
             list.add_partition_offset(topic, *p, Offset::Beginning)?;
@@ -72,17 +71,41 @@ pub fn restore(
     })
 }
 
+/// The partition's offsets. A changelog created moments ago may not be
+/// known yet to the broker answering: that is retried for a while.
+fn watermarks(
+    consumer: &BaseConsumer<QuietEof>,
+    topic: &str,
+    partition: i32,
+) -> Result<(i64, i64), KafkaError> {
+    use rdkafka::types::RDKafkaErrorCode::{UnknownPartition, UnknownTopicOrPartition};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match consumer.fetch_watermarks(topic, partition, Duration::from_secs(30)) {
+            Err(e)
+                if matches!(
+                    e.rdkafka_error_code(),
+                    Some(UnknownPartition | UnknownTopicOrPartition)
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn restore_consumer(client: &ClientArgs) -> anyhow::Result<BaseConsumer<QuietEof>> {
-    let mut config = client.config();
-    config
-        // Never joins or commits: partitions are assigned by hand.
-        .set("group.id", "nvm-detector-restore")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .set("fetch.wait.max.ms", "10")
-        .set("fetch.max.bytes", "52428800");
-    client.apply_overrides(&mut config);
+    let config = client.consumer_config(|config| {
+        config
+            // Never joins or commits: partitions are assigned by hand.
+            .set("group.id", "nvm-detector-restore")
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .set("enable.partition.eof", "true")
+            .set("fetch.wait.max.ms", "10")
+            .set("fetch.max.bytes", "52428800");
+    })?;
     config
         .create_with_context(QuietEof)
         .context("creating the restore consumer")

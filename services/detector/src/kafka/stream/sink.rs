@@ -98,18 +98,18 @@ impl Sink {
         transactional_id: &str,
         transaction_timeout_ms: u64,
     ) -> anyhow::Result<Self> {
-        let mut config = client.config();
-        config
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .set("compression.type", "lz4");
-        if delivery == Delivery::ExactlyOnce {
+        let config = client.producer_config(|config| {
             config
-                .set("transactional.id", transactional_id)
-                .set("transaction.timeout.ms", transaction_timeout_ms.to_string());
-        }
-        client.apply_overrides(&mut config);
+                .set("enable.idempotence", "true")
+                .set("acks", "all")
+                .set("linger.ms", "5")
+                .set("compression.type", "lz4");
+            if delivery == Delivery::ExactlyOnce {
+                config
+                    .set("transactional.id", transactional_id)
+                    .set("transaction.timeout.ms", transaction_timeout_ms.to_string());
+            }
+        })?;
         let producer: ThreadedProducer<DeliveryTracker> = config
             .create_with_context(DeliveryTracker::default())
             .context("creating the Kafka producer")?;

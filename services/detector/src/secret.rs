@@ -1,0 +1,84 @@
+//! Values that must never be shown: passwords read from files or the
+//! environment. Wrapping them in [`Secret`] makes every accidental
+//! formatting (a `Debug` of a settings struct, an error message, a log
+//! field) print `***` instead of the value; only [`Secret::expose`] gives
+//! the value out, at the one place it is handed to the Kafka client.
+
+use std::fmt;
+
+/// A secret string whose `Debug` and `Display` print `***`.
+///
+/// It has no `Serialize` and no `Deref` on purpose: getting the value out
+/// takes a call to [`Secret::expose`] that can be searched for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+/// What a secret prints as.
+pub const MASK: &str = "***";
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the Kafka client configuration only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_a_mask_whatever_the_format() {
+        let secret = Secret::new("hunter2");
+        for shown in [
+            format!("{secret}"),
+            format!("{secret:?}"),
+            format!("{secret:#?}"),
+            format!("{secret:>20}"),
+            format!("{:?}", Some(&secret)),
+        ] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains(MASK), "{shown}");
+        }
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn stays_masked_inside_derived_debug() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Settings {
+            user: String,
+            password: Secret,
+        }
+        let settings = Settings {
+            user: "alice".into(),
+            password: Secret::new("s3cr3t-value"),
+        };
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("alice"));
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+    }
+}
