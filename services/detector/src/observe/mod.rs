@@ -1,6 +1,7 @@
 //! What the detector tells the outside about itself while it runs:
-//! Prometheus metrics ([`metrics`]), readiness ([`health`]), and the HTTP
-//! endpoint that serves both ([`server`]).
+//! Prometheus metrics ([`metrics`]), counted as committed work
+//! ([`ledger`]), readiness ([`health`]), and the HTTP endpoint that serves
+//! both ([`server`]).
 //!
 //! Everything here but the server is plain synchronous state behind
 //! atomics or a short mutex, updated by the Kafka shell (its event loop,
@@ -8,6 +9,7 @@
 //! by the server's tasks.
 
 pub mod health;
+pub mod ledger;
 pub mod metrics;
 pub mod server;
 

@@ -460,5 +460,6 @@ pub fn add_counters(a: Counters, b: Counters) -> Counters {
         alerts_update: a.alerts_update + b.alerts_update,
         alerts_final: a.alerts_final + b.alerts_final,
         filtered: a.filtered + b.filtered,
+        windows_closed: a.windows_closed + b.windows_closed,
     }
 }
