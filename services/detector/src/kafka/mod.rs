@@ -4,6 +4,7 @@
 pub mod client;
 pub mod output;
 pub mod replay;
+pub mod statistics;
 pub mod stream;
 pub mod tail;
 pub mod topics;

@@ -13,11 +13,14 @@ use super::sink::{CommitError, Output, Sink};
 use crate::alert::Alert;
 use crate::decode::{decode, DecodeError};
 use crate::engine::{Counters, Disposition, EngineConfig, PartitionEngine};
+use crate::observe::ledger::Ledger;
+use crate::observe::Instruments;
 use crate::window::changelog;
 use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
+use std::time::Instant;
 use tracing::{info, warn};
 
 /// The topics one detector instance works with.
@@ -65,11 +68,22 @@ pub struct Core {
     restoring: usize,
     retired: Counters,
     alerts: Vec<Alert>,
+    instruments: Instruments,
+    /// Work done since the last commit, counted once it is committed.
+    ledger: Ledger,
 }
 
 impl Core {
     /// A core with no partitions yet.
-    pub fn new(config: EngineConfig, topology: Topology, client: ClientArgs, sink: Sink) -> Self {
+    pub fn new(
+        config: EngineConfig,
+        topology: Topology,
+        client: ClientArgs,
+        sink: Sink,
+        instruments: Instruments,
+    ) -> Self {
+        let rule_ids = config.rules.rules().iter().map(|r| r.meta.id.clone());
+        let ledger = Ledger::new(rule_ids.collect(), &instruments.metrics);
         Core {
             config,
             topology,
@@ -82,7 +96,14 @@ impl Core {
             restoring: 0,
             retired: Counters::default(),
             alerts: Vec::new(),
+            instruments,
+            ledger,
         }
+    }
+
+    /// Where this core reports.
+    pub fn instruments(&self) -> &Instruments {
+        &self.instruments
     }
 
     /// Whether every assigned partition's state is restored.
@@ -107,6 +128,7 @@ impl Core {
         }
         self.offsets.insert(key, message.offset() + 1);
         self.uncommitted = true;
+        self.ledger.pending().consumed(message.topic());
 
         if self.topology.repartition.is_some() && message.topic() == self.topology.input {
             self.forward(message);
@@ -150,6 +172,9 @@ impl Core {
         let disposition = engine.on_message(payload, now_ms(), &mut self.alerts);
         let watermark = engine.state().watermark_ms();
         let source = original_source(message);
+        if let Some(timestamp_ms) = message.timestamp().to_millis() {
+            self.ledger.pending().processed(timestamp_ms);
+        }
 
         match disposition {
             Disposition::DeadLetter(error) => {
@@ -178,6 +203,7 @@ impl Core {
         error: &DecodeError,
         source: &Source<'_>,
     ) {
+        self.ledger.pending().dead_lettered(error.code());
         let headers = dead_letter_headers(error, source);
         let topic = self.topology.dlq.clone();
         self.sink.send(Output {
@@ -239,15 +265,27 @@ impl Core {
         }
         let offsets = self.offset_list();
         let group = consumer.group_metadata();
+        let started = Instant::now();
         let committed = self.sink.commit(&offsets, group.as_ref(), |list| {
             consumer.commit(list, rdkafka::consumer::CommitMode::Sync)
         });
+        let metrics = &self.instruments.metrics;
         match committed {
             Ok(()) => {
+                metrics
+                    .commit_duration
+                    .observe(started.elapsed().as_secs_f64());
+                metrics.transactions_committed.inc();
+                self.ledger
+                    .committed(self.engines.iter().map(|(p, e)| (*p, e)), metrics, now_ms());
                 self.uncommitted = false;
                 Ok(())
             }
             Err(CommitError::Aborted(e)) => {
+                metrics
+                    .commit_duration
+                    .observe(started.elapsed().as_secs_f64());
+                metrics.transactions_aborted.inc();
                 warn!(error = %e, "transaction aborted; resuming from the last commit");
                 self.needs_reset = true;
                 Ok(())
@@ -301,6 +339,8 @@ impl Core {
             .filter(|(t, _)| *t == state_topic)
             .map(|(_, p)| *p)
             .collect();
+        let health = self.instruments.health.clone();
+        health.assigned(assigned, partitions.len());
         if partitions.is_empty() {
             return Ok(());
         }
@@ -313,7 +353,13 @@ impl Core {
             now_ms(),
         );
         self.restoring -= partitions.len();
-        let restored = restored?;
+        let restored = match restored {
+            Ok(restored) => restored,
+            Err(e) => {
+                health.restore_finished(partitions.len());
+                return Err(e);
+            }
+        };
         info!(
             partitions = ?partitions,
             records = restored.records,
@@ -321,8 +367,21 @@ impl Core {
             elapsed_ms = restored.elapsed.as_millis() as u64,
             "state restored"
         );
+        let metrics = &self.instruments.metrics;
+        metrics
+            .restore_duration
+            .observe(restored.elapsed.as_secs_f64());
+        metrics.restore_records.inc_by(restored.records);
         self.engines.extend(restored.engines);
+        self.set_groups_gauge();
+        // Only now, after the log line: whoever sees ready can find it.
+        health.restore_finished(partitions.len());
         Ok(())
+    }
+
+    fn set_groups_gauge(&self) {
+        let open: usize = self.engines.values().map(|e| e.state().open_groups()).sum();
+        self.instruments.metrics.groups_open.set(open as i64);
     }
 
     /// Partitions revoked: their work is committed (with everything else
@@ -342,8 +401,11 @@ impl Core {
                 if let Some(engine) = self.engines.remove(&key.1) {
                     self.retired = add_counters(self.retired, *engine.counters());
                 }
+                self.ledger.forget(key.1);
             }
         }
+        self.instruments.revoked(revoked);
+        self.set_groups_gauge();
         outcome
     }
 
@@ -356,6 +418,7 @@ impl Core {
     pub fn reset<C: ConsumerContext>(&mut self, consumer: &impl Consumer<C>) -> anyhow::Result<()> {
         self.sink.abort();
         self.alerts.clear();
+        self.ledger.reset();
         let assignment = consumer.assignment()?;
         let committed =
             consumer.committed_offsets(assignment.clone(), std::time::Duration::from_secs(30))?;

@@ -20,14 +20,18 @@ pub use sink::Delivery;
 
 use self::core::Core;
 use super::client::ClientArgs;
+use super::statistics::StatsReporter;
 use super::topics::{ensure_internal, ensure_outputs, partition_count, TopicSpec};
 use crate::cli::EngineArgs;
 use crate::engine::EngineConfig;
+use crate::observe::server::MetricsArgs;
+use crate::observe::Instruments;
 use anyhow::Context as _;
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 use sink::Sink;
 use std::collections::HashSet;
@@ -45,6 +49,8 @@ pub struct RunArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub topics: TopicNames,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Consumer group; instances with the same group share the partitions.
     /// Also names the internal topics (`<group>.changelog`, `<group>.repartition`).
     #[arg(long, env = "NVM_GROUP_ID", default_value = "nvm-detector")]
@@ -130,16 +136,26 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let instance = args.instance_id.clone().unwrap_or_else(host_name);
     log_startup(&args, &config, &instance);
+    let instruments = Instruments::new();
+    crate::observe::server::start(&args.metrics, instruments.clone()).await?;
     let topology = prepare_topics(&args).await?;
 
     let transactional_id = format!("{}-{instance}", args.group_id);
+    let statistics_ms = args.metrics.kafka_statistics_interval_ms;
     let sink = Sink::new(
         &args.client,
         args.delivery,
         &transactional_id,
         args.transaction_timeout_ms,
+        StatsReporter::producer(&instruments, statistics_ms),
     )?;
-    let core = Core::new(config, topology.clone(), args.client.clone(), sink);
+    let core = Core::new(
+        config,
+        topology.clone(),
+        args.client.clone(),
+        sink,
+        instruments,
+    );
     let mut shell = Shell::new(&args, core, &topology, &instance)?;
     let outcome = shell.run().await;
     shell.shut_down(outcome.is_ok());
@@ -270,10 +286,16 @@ struct ShellContext {
     core: Arc<Mutex<Core>>,
     /// A failure inside a callback, handed to the loop.
     failure: Arc<Mutex<Option<anyhow::Error>>>,
+    stats: StatsReporter,
 }
 
 impl ClientContext for ShellContext {
+    fn stats(&self, statistics: Statistics) {
+        self.stats.record(&statistics);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
+        self.stats.on_error(&error);
         super::client::log_client_error(error, reason);
     }
 }
@@ -343,11 +365,16 @@ impl Shell {
         topology: &Topology,
         instance: &str,
     ) -> anyhow::Result<Self> {
+        let stats = StatsReporter::consumer(
+            core.instruments(),
+            args.metrics.kafka_statistics_interval_ms,
+        );
         let core = Arc::new(Mutex::new(core));
         let failure = Arc::new(Mutex::new(None));
         let context = ShellContext {
             core: core.clone(),
             failure: failure.clone(),
+            stats,
         };
         let consumer = consumer(args, context, instance)?;
         let mut topics = vec![topology.input.as_str()];
@@ -518,6 +545,7 @@ fn consumer(
     instance: &str,
 ) -> anyhow::Result<StreamConsumer<ShellContext>> {
     let mut config = args.client.config();
+    context.stats.configure(&mut config);
     if args.static_membership {
         config.set("group.instance.id", instance);
     }

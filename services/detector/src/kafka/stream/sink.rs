@@ -10,11 +10,13 @@
 //!   be written again (with the same alert id).
 
 use super::super::client::ClientArgs;
+use super::super::statistics::StatsReporter;
 use anyhow::Context as _;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -32,13 +34,21 @@ pub enum Delivery {
 }
 
 /// Counts failed deliveries; at-least-once checks it before committing.
+/// Also receives the producer's statistics.
 #[derive(Default)]
 pub struct DeliveryTracker {
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
+    stats: Option<StatsReporter>,
 }
 
-impl ClientContext for DeliveryTracker {}
+impl ClientContext for DeliveryTracker {
+    fn stats(&self, statistics: Statistics) {
+        if let Some(reporter) = &self.stats {
+            reporter.record(&statistics);
+        }
+    }
+}
 
 impl ProducerContext for DeliveryTracker {
     type DeliveryOpaque = ();
@@ -97,8 +107,10 @@ impl Sink {
         delivery: Delivery,
         transactional_id: &str,
         transaction_timeout_ms: u64,
+        stats: StatsReporter,
     ) -> anyhow::Result<Self> {
         let mut config = client.config();
+        stats.configure(&mut config);
         config
             .set("enable.idempotence", "true")
             .set("acks", "all")
@@ -111,7 +123,10 @@ impl Sink {
         }
         client.apply_overrides(&mut config);
         let producer: ThreadedProducer<DeliveryTracker> = config
-            .create_with_context(DeliveryTracker::default())
+            .create_with_context(DeliveryTracker {
+                stats: Some(stats),
+                ..DeliveryTracker::default()
+            })
             .context("creating the Kafka producer")?;
         let sink = Sink {
             producer,
