@@ -9,7 +9,7 @@
 use crate::observe::metrics::{BrokerLabels, PartitionLabels};
 use crate::observe::Instruments;
 use rdkafka::error::KafkaError;
-use rdkafka::statistics::{Broker, Statistics};
+use rdkafka::statistics::{Broker, Partition, Statistics};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
@@ -117,7 +117,7 @@ impl StatsReporter {
                 if !health.is_assigned(topic, *partition) {
                     continue;
                 }
-                let Some(lag) = lag(p.consumer_lag_stored, p.consumer_lag) else {
+                let Some(lag) = lag(p) else {
                     continue;
                 };
                 let labels = PartitionLabels {
@@ -132,10 +132,21 @@ impl StatsReporter {
 
 /// The lag behind the last record handed to the detector (`stored`: the
 /// committed offsets go through the producer's transactions, which the
-/// consumer's own `consumer_lag` does not see), or behind the committed
-/// offset before any record was handed over. Negative means unknown.
-fn lag(stored: i64, committed: i64) -> Option<i64> {
-    [stored, committed].into_iter().find(|l| *l >= 0)
+/// consumer's own `consumer_lag` does not see); before any record was
+/// handed over, behind the committed offset; with neither, the whole
+/// partition is unread (the consumer starts at the earliest offset).
+/// librdkafka writes -1 for what it does not know.
+fn lag(p: &Partition) -> Option<i64> {
+    let end = if p.ls_offset >= 0 {
+        p.ls_offset
+    } else {
+        p.hi_offset
+    };
+    let unread = (end >= 0 && p.lo_offset >= 0).then(|| end - p.lo_offset);
+    [p.consumer_lag_stored, p.consumer_lag]
+        .into_iter()
+        .find(|l| *l >= 0)
+        .or(unread)
 }
 
 /// librdkafka reports microseconds; nothing measured means no figure.
@@ -165,7 +176,11 @@ mod tests {
                 "in": {
                     "topic": "in", "age": 0, "metadata_age": 0,
                     "batchsize": window(0), "batchcnt": window(0),
-                    "partitions": { "0": partition(0, lag0), "1": partition(1, 7) },
+                    "partitions": {
+                        "0": partition(0, lag0),
+                        "1": partition(1, 7),
+                        "2": unread_partition(2, 9),
+                    },
                 },
             },
         });
@@ -192,13 +207,21 @@ mod tests {
     }
 
     fn partition(partition: i32, lag: i64) -> serde_json::Value {
+        let mut p = unread_partition(partition, 0);
+        p["consumer_lag_stored"] = lag.into();
+        p
+    }
+
+    /// A partition of `records` records of which nothing was read.
+    fn unread_partition(partition: i32, records: i64) -> serde_json::Value {
         serde_json::json!({
             "partition": partition, "broker": 1, "leader": 1, "desired": true,
             "unknown": false, "msgq_cnt": 0, "msgq_bytes": 0, "xmit_msgq_cnt": 0,
             "xmit_msgq_bytes": 0, "fetchq_cnt": 0, "fetchq_size": 0, "fetch_state": "active",
             "query_offset": 0, "next_offset": 0, "app_offset": 0, "stored_offset": 0,
-            "committed_offset": 0, "eof_offset": 0, "lo_offset": 0, "hi_offset": 0,
-            "ls_offset": 0, "consumer_lag": -1, "consumer_lag_stored": lag,
+            "committed_offset": -1001, "eof_offset": -1001, "lo_offset": 5,
+            "hi_offset": 5 + records, "ls_offset": 5 + records,
+            "consumer_lag": -1, "consumer_lag_stored": -1,
             "txmsgs": 0, "txbytes": 0, "rxmsgs": 0, "rxbytes": 0, "msgs": 0,
             "rx_ver_drops": 0, "msgs_inflight": 0, "next_ack_seq": 0, "next_err_seq": 0,
             "acked_msgid": 0,
@@ -208,18 +231,20 @@ mod tests {
     #[test]
     fn reports_lag_of_assigned_partitions_only() {
         let instruments = Instruments::new();
-        instruments.health.assigned(&[("in".into(), 0)], 0);
+        instruments
+            .health
+            .assigned(&[("in".into(), 0), ("in".into(), 2)], 0);
         StatsReporter::consumer(&instruments, 1000).record(&report("UP", 42));
         let text = instruments.metrics.encode();
-        assert!(
-            text.contains("nvm_consumer_lag_records{topic=\"in\",partition=\"0\"} 42"),
-            "{text}"
-        );
+        let lag = |p: i32| format!("nvm_consumer_lag_records{{topic=\"in\",partition=\"{p}\"}}");
+        assert!(text.contains(&format!("{} 42", lag(0))), "{text}");
+        assert!(text.contains(&format!("{} 9", lag(2))), "{text}");
         assert!(!text.contains("partition=\"1\""), "{text}");
-        assert!(text.contains("nvm_kafka_broker_rtt_seconds{client=\"consumer\",broker=\"127.0.0.1:9092/1\"} 0.0025"), "{text}");
+        let rtt = "nvm_kafka_broker_rtt_seconds{client=\"consumer\",broker=\"127.0.0.1:9092/1\"}";
+        assert!(text.contains(&format!("{rtt} 0.0025")), "{text}");
         assert!(!text.contains("bootstrap"), "{text}");
 
-        instruments.revoked(&[("in".into(), 0)]);
+        instruments.revoked(&[("in".into(), 0), ("in".into(), 2)]);
         assert!(!instruments
             .metrics
             .encode()
@@ -252,8 +277,7 @@ mod tests {
             text.contains("nvm_kafka_producer_queue_bytes 300"),
             "{text}"
         );
-        assert!(
-            text.contains("nvm_kafka_broker_up{client=\"producer\",broker=\"127.0.0.1:9092/1\"} 0")
-        );
+        let up = "nvm_kafka_broker_up{client=\"producer\",broker=\"127.0.0.1:9092/1\"}";
+        assert!(text.contains(&format!("{up} 0")), "{text}");
     }
 }

@@ -276,7 +276,8 @@ impl Metrics {
         );
         r.register(
             BROKER_RTT,
-            "Average broker round-trip time over the last statistics interval",
+            "Average broker round-trip time over the last statistics interval; \
+             a consumer's includes the time fetches wait for data on the broker",
             self.broker_rtt.clone(),
         );
         r.register(

@@ -61,7 +61,11 @@ pub struct MetricsArgs {
     /// How often librdkafka reports the statistics behind the lag, broker
     /// and producer queue metrics and the broker check of `/readyz`, ms;
     /// 0 turns them off.
-    #[arg(long, env = "NVM_KAFKA_STATISTICS_INTERVAL_MS", default_value_t = DEFAULT_STATISTICS_INTERVAL_MS)]
+    #[arg(
+        long,
+        env = "NVM_KAFKA_STATISTICS_INTERVAL_MS",
+        default_value_t = DEFAULT_STATISTICS_INTERVAL_MS
+    )]
     pub kafka_statistics_interval_ms: u64,
 }
 
