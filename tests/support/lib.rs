@@ -2,8 +2,10 @@
 //! real `nvm-detector` binary run as users run it.
 
 mod broker;
+mod observe;
 
 pub use broker::bootstrap_servers;
+pub use observe::{Endpoint, Response, Scrape};
 
 use nvm_detector::kafka::client::ClientArgs;
 use nvm_detector::kafka::tail::{read_topic, ReadMessage};
@@ -146,11 +148,17 @@ pub fn documents(messages: &[ReadMessage]) -> Vec<serde_json::Value> {
 
 /// Writes lines to a temporary file and returns its path.
 pub fn temp_file(name: &str, lines: &[String]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nvm-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
+    let path = temp_path(name);
     std::fs::write(&path, lines.join("\n") + "\n").expect("writing temp file");
     path
+}
+
+/// A path in this test process's temporary directory (nothing is created
+/// at it).
+pub fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nvm-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
 }
 
 /// A detector (or replay) process running in the background.
