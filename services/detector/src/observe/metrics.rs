@@ -9,6 +9,12 @@
 //! that made the work durable succeeds, so an aborted transaction's work is
 //! counted once, when it is redone (see [`super::ledger`]). Transaction,
 //! restore and librdkafka figures count attempts as they happen.
+//!
+//! [`END_TO_END_LATENCY`] runs from a record's Kafka timestamp (producer
+//! create time, unless the topic sets log-append time) to the commit that
+//! made its outputs and offset durable, for every record the windowing
+//! stage consumes; it includes the time the record waited in Kafka. With a
+//! repartition stage it starts at the repartitioned copy's timestamp.
 
 use super::health::HealthSnapshot;
 use prometheus_client::encoding::EncodeLabelSet;

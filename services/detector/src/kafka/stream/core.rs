@@ -172,6 +172,7 @@ impl Core {
         let disposition = engine.on_message(payload, now_ms(), &mut self.alerts);
         let watermark = engine.state().watermark_ms();
         let source = original_source(message);
+        // A repartitioned record carries the time it was forwarded.
         if let Some(timestamp_ms) = message.timestamp().to_millis() {
             self.ledger.pending().processed(timestamp_ms);
         }
