@@ -84,6 +84,11 @@ impl TestTopics {
     }
 }
 
+/// Detectors under test serve metrics on a free port, so that several of
+/// them (and other test runs on the machine) never compete for the default
+/// one; a `--metrics-listen` flag still wins.
+const METRICS_LISTEN: &str = "127.0.0.1:0";
+
 /// Runs the detector binary with `args` against the test broker; kills it
 /// and fails the test after `timeout`.
 pub fn run_detector(args: &[String], timeout: Duration) -> Output {
@@ -91,6 +96,7 @@ pub fn run_detector(args: &[String], timeout: Duration) -> Output {
         .args(args)
         .env("KAFKA_BOOTSTRAP", bootstrap_servers())
         .env("RUST_LOG", "info")
+        .env("NVM_METRICS_LISTEN", METRICS_LISTEN)
         .current_dir(repo())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -177,6 +183,7 @@ pub fn spawn(name: &str, args: &[String]) -> Running {
         .args(args)
         .env("KAFKA_BOOTSTRAP", bootstrap_servers())
         .env("RUST_LOG", "info")
+        .env("NVM_METRICS_LISTEN", METRICS_LISTEN)
         .current_dir(repo())
         .stdout(Stdio::null())
         .stderr(log)
