@@ -354,13 +354,8 @@ impl Core {
             now_ms(),
         );
         self.restoring -= partitions.len();
-        let restored = match restored {
-            Ok(restored) => restored,
-            Err(e) => {
-                health.restore_finished(partitions.len());
-                return Err(e);
-            }
-        };
+        // A failed restore stops the instance; it stays not ready until then.
+        let restored = restored?;
         info!(
             partitions = ?partitions,
             records = restored.records,
