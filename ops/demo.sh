@@ -53,7 +53,8 @@ log "replaying $(wc -l <"$DATA") lines of $DATA"
 "$BIN" replay --topic "$run.flows" "$DATA"
 
 log "running the detector until the input is drained"
-"$BIN" run "${topics[@]}" --group-id "$run" --exit-when-idle-ms 2000
+# Metrics on a free port (logged), so a detector already on the default one does not stop the demo.
+"$BIN" run "${topics[@]}" --group-id "$run" --exit-when-idle-ms 2000 --metrics-listen 127.0.0.1:0
 
 log "final alerts published to $run.alerts (one JSON document per line)"
 "$BIN" alerts --topic "$run.alerts" --status final

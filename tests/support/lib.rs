@@ -2,8 +2,10 @@
 //! real `nvm-detector` binary run as users run it.
 
 mod broker;
+mod observe;
 
 pub use broker::bootstrap_servers;
+pub use observe::{Endpoint, Response, Scrape};
 
 use nvm_detector::kafka::client::ClientArgs;
 use nvm_detector::kafka::tail::{read_topic, ReadMessage};
@@ -82,6 +84,11 @@ impl TestTopics {
     }
 }
 
+/// Detectors under test serve metrics on a free port, so that several of
+/// them (and other test runs on the machine) never compete for the default
+/// one; a `--metrics-listen` flag still wins.
+const METRICS_LISTEN: &str = "127.0.0.1:0";
+
 /// Runs the detector binary with `args` against the test broker; kills it
 /// and fails the test after `timeout`.
 pub fn run_detector(args: &[String], timeout: Duration) -> Output {
@@ -96,6 +103,7 @@ pub fn run_detector_with_env(args: &[String], env: &[(&str, &str)], timeout: Dur
         .env("KAFKA_BOOTSTRAP", bootstrap_servers())
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())
+        .env("NVM_METRICS_LISTEN", METRICS_LISTEN)
         .current_dir(repo())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -154,11 +162,17 @@ pub fn documents(messages: &[ReadMessage]) -> Vec<serde_json::Value> {
 
 /// Writes lines to a temporary file and returns its path.
 pub fn temp_file(name: &str, lines: &[String]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nvm-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
+    let path = temp_path(name);
     std::fs::write(&path, lines.join("\n") + "\n").expect("writing temp file");
     path
+}
+
+/// A path in this test process's temporary directory (nothing is created
+/// at it).
+pub fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nvm-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
 }
 
 /// A detector (or replay) process running in the background.
@@ -177,6 +191,7 @@ pub fn spawn(name: &str, args: &[String]) -> Running {
         .args(args)
         .env("KAFKA_BOOTSTRAP", bootstrap_servers())
         .env("RUST_LOG", "info")
+        .env("NVM_METRICS_LISTEN", METRICS_LISTEN)
         .current_dir(repo())
         .stdout(Stdio::null())
         .stderr(log)

@@ -26,6 +26,8 @@ struct Cli {
     log: crate::telemetry::LogArgs,
 }
 
+// Parsed once per process: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Consume flow records from Kafka and publish alerts.

@@ -40,6 +40,9 @@ pub struct Counters {
     pub alerts_final: u64,
     /// Emissions whose row the rule's post-stats search dropped.
     pub filtered: u64,
+    /// Group windows closed (one per rule, BY key and window), whether or
+    /// not the post-stats search kept their row.
+    pub windows_closed: u64,
 }
 
 /// One partition's engine: its windows and counters.
@@ -109,6 +112,9 @@ impl PartitionEngine {
 
     fn render_emissions(&mut self, alerts: &mut Vec<Alert>) {
         for emission in self.emissions.drain(..) {
+            if emission.status == crate::window::Status::Final {
+                self.counters.windows_closed += 1;
+            }
             let Some(alert) = render(&self.config.rules, &emission) else {
                 self.counters.filtered += 1;
                 continue;

@@ -5,7 +5,8 @@
 //! detections through [`spl`] into plans; [`window`] folds matching records
 //! into per-partition, per-group windows; [`alert`] renders what is due.
 //! [`scan`] runs that engine over files, and [`kafka`] is the only async,
-//! Kafka-aware part.
+//! Kafka-aware part; [`observe`] is what it reports about itself (metrics,
+//! readiness) and the HTTP endpoint that serves them.
 
 pub mod alert;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod decode;
 pub mod engine;
 pub mod kafka;
 pub mod lint;
+pub mod observe;
 pub mod record;
 pub mod rule;
 pub mod scan;

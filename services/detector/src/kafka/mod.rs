@@ -6,6 +6,7 @@ pub mod connect;
 pub mod output;
 pub mod replay;
 pub mod security;
+pub mod statistics;
 pub mod stream;
 pub mod tail;
 pub mod topics;

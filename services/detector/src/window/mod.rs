@@ -129,6 +129,9 @@ pub struct WindowState {
     changed: BTreeSet<GroupId>,
     /// Whether the watermark moved since changes were last drained.
     meta_changed: bool,
+    /// Records matched, per rule index, since this state was created: for
+    /// metrics only, so not part of the changelog.
+    rule_matches: Vec<u64>,
 }
 
 impl WindowState {
@@ -143,6 +146,7 @@ impl WindowState {
             last_record_at_ms: None,
             changed: BTreeSet::new(),
             meta_changed: false,
+            rule_matches: Vec::new(),
         }
     }
 
@@ -154,6 +158,12 @@ impl WindowState {
     /// The effective watermark, if any record was seen.
     pub fn watermark_ms(&self) -> Option<i64> {
         self.watermark_ms
+    }
+
+    /// Records matched so far, by rule index (shorter than the rule set
+    /// when the last rules never matched).
+    pub fn rule_matches(&self) -> &[u64] {
+        &self.rule_matches
     }
 
     /// Groups in open windows.
@@ -196,6 +206,7 @@ impl WindowState {
                 continue;
             }
             outcome.matched_rules += 1;
+            self.count_match(index);
             let Some(keys) = group_keys(&rule.plan.stats, record) else {
                 outcome.missing_by_field += 1;
                 continue;
@@ -214,6 +225,13 @@ impl WindowState {
         self.raise_watermark(time);
         self.close_due(rules, out);
         outcome
+    }
+
+    fn count_match(&mut self, index: usize) {
+        if self.rule_matches.len() <= index {
+            self.rule_matches.resize(index + 1, 0);
+        }
+        self.rule_matches[index] += 1;
     }
 
     fn fold(

@@ -13,11 +13,14 @@ use super::sink::{CommitError, Output, Sink};
 use crate::alert::Alert;
 use crate::decode::{decode, DecodeError};
 use crate::engine::{Counters, Disposition, EngineConfig, PartitionEngine};
+use crate::observe::ledger::Ledger;
+use crate::observe::Instruments;
 use crate::window::changelog;
 use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
+use std::time::Instant;
 use tracing::{info, warn};
 
 /// The topics one detector instance works with.
@@ -61,15 +64,28 @@ pub struct Core {
     /// The last transaction was aborted: positions and state must go back
     /// to the last commit before anything else is processed.
     needs_reset: bool,
+    /// When the producer was last replaced after a fencing.
+    renewals: Vec<Instant>,
     /// Partitions being restored: not ready.
     restoring: usize,
     retired: Counters,
     alerts: Vec<Alert>,
+    instruments: Instruments,
+    /// Work done since the last commit, counted once it is committed.
+    ledger: Ledger,
 }
 
 impl Core {
     /// A core with no partitions yet.
-    pub fn new(config: EngineConfig, topology: Topology, client: ClientArgs, sink: Sink) -> Self {
+    pub fn new(
+        config: EngineConfig,
+        topology: Topology,
+        client: ClientArgs,
+        sink: Sink,
+        instruments: Instruments,
+    ) -> Self {
+        let rule_ids = config.rules.rules().iter().map(|r| r.meta.id.clone());
+        let ledger = Ledger::new(rule_ids.collect(), &instruments.metrics);
         Core {
             config,
             topology,
@@ -79,10 +95,18 @@ impl Core {
             offsets: HashMap::new(),
             uncommitted: false,
             needs_reset: false,
+            renewals: Vec::new(),
             restoring: 0,
             retired: Counters::default(),
             alerts: Vec::new(),
+            instruments,
+            ledger,
         }
+    }
+
+    /// Where this core reports.
+    pub fn instruments(&self) -> &Instruments {
+        &self.instruments
     }
 
     /// Whether every assigned partition's state is restored.
@@ -97,6 +121,12 @@ impl Core {
 
     /// Routes one consumed message.
     pub fn on_message(&mut self, message: &OwnedMessage) {
+        if self.needs_reset {
+            // Work since the last commit was aborted (during a revocation):
+            // the reset moves back to the committed offsets, so this record
+            // is read again then, on top of the restored state.
+            return;
+        }
         let key = (message.topic().to_owned(), message.partition());
         if self
             .offsets
@@ -107,6 +137,7 @@ impl Core {
         }
         self.offsets.insert(key, message.offset() + 1);
         self.uncommitted = true;
+        self.ledger.pending().consumed(message.topic());
 
         if self.topology.repartition.is_some() && message.topic() == self.topology.input {
             self.forward(message);
@@ -150,6 +181,10 @@ impl Core {
         let disposition = engine.on_message(payload, now_ms(), &mut self.alerts);
         let watermark = engine.state().watermark_ms();
         let source = original_source(message);
+        // A repartitioned record carries the time it was forwarded.
+        if let Some(timestamp_ms) = message.timestamp().to_millis() {
+            self.ledger.pending().processed(timestamp_ms);
+        }
 
         match disposition {
             Disposition::DeadLetter(error) => {
@@ -178,6 +213,7 @@ impl Core {
         error: &DecodeError,
         source: &Source<'_>,
     ) {
+        self.ledger.pending().dead_lettered(error.code());
         let headers = dead_letter_headers(error, source);
         let topic = self.topology.dlq.clone();
         self.sink.send(Output {
@@ -233,27 +269,70 @@ impl Core {
         &mut self,
         consumer: &impl Consumer<C>,
     ) -> anyhow::Result<()> {
+        if self.needs_reset {
+            // Committing now would carry offsets past records whose outputs
+            // were aborted; the reset comes first.
+            return Ok(());
+        }
         self.write_changes();
         if !self.uncommitted {
             return Ok(());
         }
         let offsets = self.offset_list();
         let group = consumer.group_metadata();
+        let started = Instant::now();
         let committed = self.sink.commit(&offsets, group.as_ref(), |list| {
             consumer.commit(list, rdkafka::consumer::CommitMode::Sync)
         });
+        let metrics = &self.instruments.metrics;
         match committed {
             Ok(()) => {
+                metrics
+                    .commit_duration
+                    .observe(started.elapsed().as_secs_f64());
+                metrics.transactions_committed.inc();
+                self.ledger
+                    .committed(self.engines.iter().map(|(p, e)| (*p, e)), metrics, now_ms());
                 self.uncommitted = false;
                 Ok(())
             }
             Err(CommitError::Aborted(e)) => {
+                metrics
+                    .commit_duration
+                    .observe(started.elapsed().as_secs_f64());
+                metrics.transactions_aborted.inc();
                 warn!(error = %e, "transaction aborted; resuming from the last commit");
                 self.needs_reset = true;
                 Ok(())
             }
+            Err(CommitError::Fenced(e)) => {
+                metrics.transactions_aborted.inc();
+                self.renew_producer(e)
+            }
             Err(CommitError::Fatal(e)) => Err(e),
         }
+    }
+
+    /// Replaces a fenced producer and resets to the last commit, unless
+    /// fencings come so often that another live instance must be using
+    /// the same transactional id: then this one stops.
+    fn renew_producer(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+        const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+        const MOST: usize = 3;
+        let now = Instant::now();
+        self.renewals.retain(|at| now.duration_since(*at) < WINDOW);
+        if self.renewals.len() >= MOST {
+            return Err(error.context(format!(
+                "the producer was fenced {} times within {}s: is another instance running with the same instance id?",
+                MOST + 1,
+                WINDOW.as_secs()
+            )));
+        }
+        self.renewals.push(now);
+        warn!(error = %format!("{error:#}"), "producer fenced; replacing it and resuming from the last commit");
+        self.sink.renew()?;
+        self.needs_reset = true;
+        Ok(())
     }
 
     fn write_changes(&mut self) {
@@ -301,6 +380,8 @@ impl Core {
             .filter(|(t, _)| *t == state_topic)
             .map(|(_, p)| *p)
             .collect();
+        let health = self.instruments.health.clone();
+        health.assigned(assigned, partitions.len());
         if partitions.is_empty() {
             return Ok(());
         }
@@ -313,6 +394,7 @@ impl Core {
             now_ms(),
         );
         self.restoring -= partitions.len();
+        // A failed restore stops the instance; it stays not ready until then.
         let restored = restored?;
         info!(
             partitions = ?partitions,
@@ -321,8 +403,21 @@ impl Core {
             elapsed_ms = restored.elapsed.as_millis() as u64,
             "state restored"
         );
+        let metrics = &self.instruments.metrics;
+        metrics
+            .restore_duration
+            .observe(restored.elapsed.as_secs_f64());
+        metrics.restore_records.inc_by(restored.records);
         self.engines.extend(restored.engines);
+        self.set_groups_gauge();
+        // Only now, after the log line: whoever sees ready can find it.
+        health.restore_finished(partitions.len());
         Ok(())
+    }
+
+    fn set_groups_gauge(&self) {
+        let open: usize = self.engines.values().map(|e| e.state().open_groups()).sum();
+        self.instruments.metrics.groups_open.set(open as i64);
     }
 
     /// Partitions revoked: their work is committed (with everything else
@@ -342,8 +437,11 @@ impl Core {
                 if let Some(engine) = self.engines.remove(&key.1) {
                     self.retired = add_counters(self.retired, *engine.counters());
                 }
+                self.ledger.forget(key.1);
             }
         }
+        self.instruments.revoked(revoked);
+        self.set_groups_gauge();
         outcome
     }
 
@@ -356,6 +454,7 @@ impl Core {
     pub fn reset<C: ConsumerContext>(&mut self, consumer: &impl Consumer<C>) -> anyhow::Result<()> {
         self.sink.abort();
         self.alerts.clear();
+        self.ledger.reset();
         let assignment = consumer.assignment()?;
         let committed =
             consumer.committed_offsets(assignment.clone(), std::time::Duration::from_secs(30))?;
@@ -460,5 +559,6 @@ pub fn add_counters(a: Counters, b: Counters) -> Counters {
         alerts_update: a.alerts_update + b.alerts_update,
         alerts_final: a.alerts_final + b.alerts_final,
         filtered: a.filtered + b.filtered,
+        windows_closed: a.windows_closed + b.windows_closed,
     }
 }

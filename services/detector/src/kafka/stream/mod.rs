@@ -21,14 +21,18 @@ pub use sink::Delivery;
 use self::core::Core;
 use super::client::ClientArgs;
 use super::connect::{check_connection, CONNECT_TIMEOUT};
+use super::statistics::StatsReporter;
 use super::topics::{ensure_internal, ensure_outputs, partition_count, TopicSpec};
 use crate::cli::EngineArgs;
 use crate::engine::EngineConfig;
+use crate::observe::server::MetricsArgs;
+use crate::observe::Instruments;
 use anyhow::Context as _;
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 use sink::Sink;
 use std::collections::HashSet;
@@ -104,6 +108,8 @@ pub struct RunArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub topics: TopicNames,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// The topics the detector reads and writes.
@@ -146,18 +152,28 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let instance = args.instance_id.clone().unwrap_or_else(host_name);
     log_startup(&args, &config, &instance);
+    let instruments = Instruments::new();
+    crate::observe::server::start(&args.metrics, instruments.clone()).await?;
     let input = &args.topics.input_topic;
     tokio::task::block_in_place(|| check_connection(&args.client, input, CONNECT_TIMEOUT))?;
     let topology = prepare_topics(&args).await?;
 
     let transactional_id = format!("{}-{instance}", args.group_id);
+    let statistics_ms = args.metrics.kafka_statistics_interval_ms;
     let sink = Sink::new(
         &args.client,
         args.delivery,
         &transactional_id,
         args.transaction_timeout_ms,
+        StatsReporter::producer(&instruments, statistics_ms),
     )?;
-    let core = Core::new(config, topology.clone(), args.client.clone(), sink);
+    let core = Core::new(
+        config,
+        topology.clone(),
+        args.client.clone(),
+        sink,
+        instruments,
+    );
     let mut shell = Shell::new(&args, core, &topology, &instance)?;
     let outcome = shell.run().await;
     shell.shut_down(outcome.is_ok());
@@ -314,10 +330,16 @@ struct ShellContext {
     core: Arc<Mutex<Core>>,
     /// A failure inside a callback, handed to the loop.
     failure: Arc<Mutex<Option<anyhow::Error>>>,
+    stats: StatsReporter,
 }
 
 impl ClientContext for ShellContext {
+    fn stats(&self, statistics: Statistics) {
+        self.stats.record(&statistics);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
+        self.stats.on_error(&error);
         super::client::log_client_error(error, reason);
     }
 }
@@ -388,11 +410,16 @@ impl Shell {
         topology: &Topology,
         instance: &str,
     ) -> anyhow::Result<Self> {
+        let stats = StatsReporter::consumer(
+            core.instruments(),
+            args.metrics.kafka_statistics_interval_ms,
+        );
         let core = Arc::new(Mutex::new(core));
         let failure = Arc::new(Mutex::new(None));
         let context = ShellContext {
             core: core.clone(),
             failure: failure.clone(),
+            stats,
         };
         let consumer = consumer(args, context, instance)?;
         let mut topics = vec![topology.input.as_str()];
@@ -417,7 +444,8 @@ impl Shell {
     async fn run(&mut self) -> anyhow::Result<()> {
         let mut tick = tokio::time::interval(self.commit_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let shutdown = watch_signals(self.shutdown_timeout);
+        let health = lock(&self.core).instruments().health.clone();
+        let shutdown = watch_signals(self.shutdown_timeout, health);
         loop {
             tokio::select! {
                 message = self.consumer.recv() => {
@@ -560,6 +588,7 @@ fn consumer(
     instance: &str,
 ) -> anyhow::Result<StreamConsumer<ShellContext>> {
     let config = args.client.consumer_config(|config| {
+        context.stats.configure(config);
         if args.static_membership {
             config.set("group.instance.id", instance);
         }
@@ -588,7 +617,10 @@ pub const EXIT_SHUTDOWN_TIMEOUT: u8 = 124;
 /// 128 + its number. The deadline ends it with [`EXIT_SHUTDOWN_TIMEOUT`],
 /// so a drain that hangs (a broker gone for good) never outlives what its
 /// supervisor allows.
-fn watch_signals(deadline: Duration) -> Arc<tokio::sync::Notify> {
+fn watch_signals(
+    deadline: Duration,
+    health: Arc<crate::observe::health::Health>,
+) -> Arc<tokio::sync::Notify> {
     let requested = Arc::new(tokio::sync::Notify::new());
     let wake = requested.clone();
     tokio::spawn(async move {
@@ -602,6 +634,7 @@ fn watch_signals(deadline: Duration) -> Arc<tokio::sync::Notify> {
             deadline_ms = deadline.as_millis() as u64,
             "shutdown requested; draining"
         );
+        health.shutting_down();
         start_deadline(deadline);
         // A stored permit: the loop sees it even if it is busy right now.
         wake.notify_one();

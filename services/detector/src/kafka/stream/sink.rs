@@ -10,11 +10,13 @@
 //!   be written again (with the same alert id).
 
 use super::super::client::ClientArgs;
+use super::super::statistics::StatsReporter;
 use anyhow::Context as _;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -32,13 +34,21 @@ pub enum Delivery {
 }
 
 /// Counts failed deliveries; at-least-once checks it before committing.
+/// Also receives the producer's statistics.
 #[derive(Default)]
 pub struct DeliveryTracker {
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
+    stats: Option<StatsReporter>,
 }
 
-impl ClientContext for DeliveryTracker {}
+impl ClientContext for DeliveryTracker {
+    fn stats(&self, statistics: Statistics) {
+        if let Some(reporter) = &self.stats {
+            reporter.record(&statistics);
+        }
+    }
+}
 
 impl ProducerContext for DeliveryTracker {
     type DeliveryOpaque = ();
@@ -59,8 +69,12 @@ pub enum CommitError {
     /// The transaction was aborted: state and positions must be reset to
     /// the last commit, then processing goes on.
     Aborted(KafkaError),
-    /// Nothing can continue with this producer (fenced by a newer
-    /// instance, or a fatal client error).
+    /// The producer is unusable (fenced: its epoch was bumped, by a newer
+    /// instance or by the coordinator when a transaction timed out across
+    /// a broker restart; or another fatal producer error). A new producer
+    /// can take over after a reset.
+    Fenced(anyhow::Error),
+    /// Nothing can continue.
     Fatal(anyhow::Error),
 }
 
@@ -76,6 +90,9 @@ pub struct Output<'a> {
 /// The producer and its delivery mode.
 pub struct Sink {
     producer: ThreadedProducer<DeliveryTracker>,
+    /// What the producer was made from, to replace it after a fencing.
+    config: rdkafka::ClientConfig,
+    stats: StatsReporter,
     delivery: Delivery,
     in_transaction: bool,
     /// A send failed inside the open transaction: it must be aborted.
@@ -97,8 +114,10 @@ impl Sink {
         delivery: Delivery,
         transactional_id: &str,
         transaction_timeout_ms: u64,
+        stats: StatsReporter,
     ) -> anyhow::Result<Self> {
         let config = client.producer_config(|config| {
+            stats.configure(config);
             config
                 .set("enable.idempotence", "true")
                 .set("acks", "all")
@@ -110,24 +129,44 @@ impl Sink {
                     .set("transaction.timeout.ms", transaction_timeout_ms.to_string());
             }
         })?;
-        let producer: ThreadedProducer<DeliveryTracker> = config
-            .create_with_context(DeliveryTracker::default())
-            .context("creating the Kafka producer")?;
-        let sink = Sink {
+        let producer = create(&config, &stats)?;
+        let mut sink = Sink {
             producer,
+            config,
+            stats,
             delivery,
             in_transaction: false,
             poisoned: None,
             timeout: Duration::from_secs(30),
         };
-        if delivery == Delivery::ExactlyOnce {
+        sink.init()?;
+        Ok(sink)
+    }
+
+    /// In exactly-once mode, initialises the producer's transactions,
+    /// which fences any older producer with the same transactional id.
+    fn init(&mut self) -> anyhow::Result<()> {
+        if self.delivery == Delivery::ExactlyOnce {
+            let (producer, timeout) = (&self.producer, self.timeout);
             retry("initialising transactions", || {
-                sink.producer.init_transactions(sink.timeout)
+                producer.init_transactions(timeout)
             })
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("initialising Kafka transactions (does the cluster support them?)")?;
         }
-        Ok(sink)
+        Ok(())
+    }
+
+    /// Replaces a producer that [`CommitError::Fenced`] left unusable; what
+    /// it had in flight is lost, so the caller resets to the last commit.
+    ///
+    /// # Errors
+    /// The new producer cannot be created or initialised.
+    pub fn renew(&mut self) -> anyhow::Result<()> {
+        self.producer = create(&self.config, &self.stats)?;
+        self.in_transaction = false;
+        self.poisoned = None;
+        self.init()
     }
 
     fn tracker(&self) -> &DeliveryTracker {
@@ -291,6 +330,18 @@ impl Sink {
     }
 }
 
+fn create(
+    config: &rdkafka::ClientConfig,
+    stats: &StatsReporter,
+) -> anyhow::Result<ThreadedProducer<DeliveryTracker>> {
+    config
+        .create_with_context(DeliveryTracker {
+            stats: Some(stats.clone()),
+            ..DeliveryTracker::default()
+        })
+        .context("creating the Kafka producer")
+}
+
 /// Retries a transactional call while librdkafka says a retry may help.
 fn retry(what: &str, mut call: impl FnMut() -> Result<(), KafkaError>) -> Result<(), KafkaError> {
     let mut attempt = 0;
@@ -310,7 +361,7 @@ fn retry(what: &str, mut call: impl FnMut() -> Result<(), KafkaError>) -> Result
 fn classify(e: KafkaError) -> CommitError {
     match &e {
         KafkaError::Transaction(t) if t.is_fatal() => {
-            CommitError::Fatal(anyhow::anyhow!("fatal transaction error: {t}"))
+            CommitError::Fenced(anyhow::anyhow!("fatal transaction error: {t}"))
         }
         KafkaError::Transaction(t) if t.txn_requires_abort() || t.is_retriable() => {
             CommitError::Aborted(e)
