@@ -1,0 +1,40 @@
+//! Decoding keeps only the fields the rules read, and that changes nothing
+//! the engine produces.
+
+mod common;
+
+use common::bundled_rules;
+
+#[test]
+fn the_seed_rule_reads_every_field_it_filters_groups_aggregates_shows_and_mentions() {
+    let rules = bundled_rules();
+    let names = rules.field_names();
+    let rule = &rules.rules()[0];
+    let plan = &rule.plan;
+
+    let mut wanted: Vec<&str> = vec!["sourcetype", "process_name", "process_arguments", "_time"];
+    wanted.extend(plan.stats.by.iter().map(String::as_str));
+    wanted.extend(plan.stats.aggs.iter().filter_map(|a| a.field.as_deref()));
+    for command in &plan.post {
+        if let nvm_detector::spl::RowCommand::Table(columns) = command {
+            wanted.extend(columns.iter().map(String::as_str));
+        }
+    }
+    let rba = rule
+        .meta
+        .rba
+        .as_ref()
+        .expect("the seed rule has a risk block");
+    wanted.extend(rba.message.split('$').skip(1).step_by(2));
+    wanted.extend(rba.risk_objects.iter().map(|o| o.field.as_str()));
+
+    for name in wanted {
+        assert!(names.contains(name), "`{name}` is not among {names:?}");
+    }
+    for name in ["aliul", "module_hash_list", "transport", "dest_port"] {
+        assert!(names.contains(name), "`{name}` is not among {names:?}");
+    }
+    for unread in ["udid", "fst", "flow_start_time", "process_guid", "sp"] {
+        assert!(!names.contains(unread), "`{unread}` is read by no rule");
+    }
+}
