@@ -4,6 +4,7 @@
 mod common;
 
 use common::bundled_rules;
+use nvm_detector::decode::Keep;
 
 #[test]
 fn the_seed_rule_reads_every_field_it_filters_groups_aggregates_shows_and_mentions() {
@@ -37,4 +38,27 @@ fn the_seed_rule_reads_every_field_it_filters_groups_aggregates_shows_and_mentio
     for unread in ["udid", "fst", "flow_start_time", "process_guid", "sp"] {
         assert!(!names.contains(unread), "`{unread}` is read by no rule");
     }
+}
+
+/// Scans the bundled data set, keeping `keep`.
+fn scan_bundled(keep: Keep) -> nvm_detector::scan::ScanReport {
+    let mut config = common::scan_config();
+    config.decode.keep = keep;
+    let path = common::repo().join("data/nvm-flows.log");
+    nvm_detector::scan::scan_files(&config, &[path]).expect("the bundled data set reads")
+}
+
+#[test]
+fn keeping_only_what_rules_read_gives_the_same_scan_of_the_bundled_data() {
+    let full = scan_bundled(Keep::All);
+    let kept = scan_bundled(Keep::only(bundled_rules().field_names()));
+
+    assert!(!full.finals.is_empty(), "the data set raises alerts");
+    let documents = |r: &nvm_detector::scan::ScanReport| -> Vec<serde_json::Value> {
+        r.finals.iter().map(|a| a.document.clone()).collect()
+    };
+    assert_eq!(documents(&kept), documents(&full));
+    assert_eq!(kept.rejected, full.rejected);
+    assert_eq!(kept.late, full.late);
+    assert_eq!(kept.counters, full.counters);
 }

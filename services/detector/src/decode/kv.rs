@@ -8,35 +8,55 @@
 //! follows it (end of line, or whitespace and the next `key=`), not by what
 //! precedes it. Some collectors single-quote values; `''` and `'` mean empty.
 
+use super::raw::{RawText, Resolved};
 use super::{DecodeError, RawField};
-use crate::record::Value;
+use std::borrow::Cow;
 
 pub(super) fn fields(text: &str) -> Result<Vec<RawField>, DecodeError> {
-    let bytes = text.as_bytes();
-    let start = first_pair(bytes).ok_or(DecodeError::NoFields)?;
-
     let mut fields = Vec::with_capacity(64);
-    let mut pos = start;
+    pairs(text, |key, raw| {
+        if let Some(value) = raw.resolve().and_then(Resolved::into_value) {
+            fields.push((key.to_owned(), value));
+        }
+        true
+    })?;
+    Ok(fields)
+}
+
+/// Calls `on` with each pair's key and undecoded value, in order, and
+/// stops early when `on` returns false. Values are [`RawText::Plain`]
+/// (unquoted) or [`RawText::Quoted`].
+///
+/// # Errors
+/// Text without pairs, or malformed pairs up to the point `on` stopped.
+pub(super) fn pairs<'a>(
+    text: &'a str,
+    mut on: impl FnMut(&'a str, RawText<'a>) -> bool,
+) -> Result<(), DecodeError> {
+    let bytes = text.as_bytes();
+    let mut pos = first_pair(bytes).ok_or(DecodeError::NoFields)?;
     while pos < bytes.len() {
         if bytes[pos].is_ascii_whitespace() {
             pos += 1;
             continue;
         }
         let (key, value, next) = pair(text, pos)?;
-        if let Some(value) = present(value) {
-            fields.push((key.to_owned(), Value::One(value)));
+        if !on(key, value) {
+            break;
         }
         pos = next;
     }
-    Ok(fields)
+    Ok(())
 }
 
 /// Maps the encodings' empty markers to "absent".
 pub(super) fn present(value: String) -> Option<String> {
-    match value.as_str() {
-        "" | "''" | "'" => None,
-        _ => Some(value),
-    }
+    (!is_absent(&value)).then_some(value)
+}
+
+/// Whether a value is one of the encodings' empty markers.
+pub(super) fn is_absent(value: &str) -> bool {
+    matches!(value, "" | "''" | "'")
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -63,9 +83,9 @@ fn first_pair(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-/// Parses `key="value"` at `pos`; returns the key, the unescaped value and
-/// the position after the pair.
-fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
+/// Parses `key="value"` at `pos`; returns the key, the value still
+/// escaped and the position after the pair.
+fn pair(text: &str, pos: usize) -> Result<(&str, RawText<'_>, usize), DecodeError> {
     let bytes = text.as_bytes();
     let key_end = pos + bytes[pos..].iter().take_while(|&&b| is_key_byte(b)).count();
     if key_end == pos || bytes.get(key_end) != Some(&b'=') {
@@ -78,13 +98,14 @@ fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
     let value_start = key_end + 1;
 
     match bytes.get(value_start) {
-        Some(&q @ (b'"' | b'\'')) => {
-            let close = closing_quote(bytes, value_start + 1, q).ok_or(DecodeError::KeyValue {
-                offset: value_start,
-                what: "unterminated quoted value",
-            })?;
+        Some(&quote @ (b'"' | b'\'')) => {
+            let close =
+                closing_quote(bytes, value_start + 1, quote).ok_or(DecodeError::KeyValue {
+                    offset: value_start,
+                    what: "unterminated quoted value",
+                })?;
             let raw = &text[value_start + 1..close];
-            Ok((key, unescape(raw, q), close + 1))
+            Ok((key, RawText::Quoted { raw, quote }, close + 1))
         }
         _ => {
             // Unquoted value: runs to the next whitespace.
@@ -93,7 +114,7 @@ fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
                     .iter()
                     .take_while(|b| !b.is_ascii_whitespace())
                     .count();
-            Ok((key, text[value_start..end].to_owned(), end))
+            Ok((key, RawText::Plain(&text[value_start..end]), end))
         }
     }
 }
@@ -101,11 +122,12 @@ fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
 /// The index of the quote that closes a value opened just before `from`.
 fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
     let mut i = from;
-    while i < bytes.len() {
-        if bytes[i] == quote && ends_value(bytes, i + 1) {
-            return Some(i);
+    while let Some(found) = memchr::memchr(quote, &bytes[i..]) {
+        let at = i + found;
+        if ends_value(bytes, at + 1) {
+            return Some(at);
         }
-        i += 1;
+        i = at + 1;
     }
     None
 }
@@ -129,10 +151,11 @@ fn ends_value(bytes: &[u8], pos: usize) -> bool {
 
 /// Undoes `\"` (or `\'` in single-quoted values); every other backslash is
 /// literal, as Windows paths arrive unescaped.
-fn unescape(raw: &str, quote: u8) -> String {
-    let escaped = [b'\\', quote];
-    if !raw.as_bytes().windows(2).any(|w| w == escaped) {
-        return raw.to_owned();
+pub(super) fn unescape(raw: &str, quote: u8) -> Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    let escaped = memchr::memchr_iter(b'\\', bytes).any(|i| bytes.get(i + 1) == Some(&quote));
+    if !escaped {
+        return Cow::Borrowed(raw);
     }
     let quote = quote as char;
     let mut out = String::with_capacity(raw.len());
@@ -143,7 +166,7 @@ fn unescape(raw: &str, quote: u8) -> String {
         }
         out.push(c);
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
