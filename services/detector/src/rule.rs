@@ -177,6 +177,15 @@ impl RuleSet {
         }
         out
     }
+
+    /// Every field name some rule's base search tests.
+    pub fn filter_field_names(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for rule in &self.rules {
+            rule.plan.filter.add_field_names(&mut out);
+        }
+        out
+    }
 }
 
 impl Rule {

@@ -62,3 +62,27 @@ fn keeping_only_what_rules_read_gives_the_same_scan_of_the_bundled_data() {
     assert_eq!(kept.late, full.late);
     assert_eq!(kept.counters, full.counters);
 }
+
+/// Every alert (new, update, final) an engine emits over the bundled data,
+/// with updates let through on every record, keeping `keep`.
+fn every_alert(keep: Keep) -> Vec<serde_json::Value> {
+    let mut config = common::scan_config();
+    config.decode.keep = keep;
+    config.windows.update_interval_ms = 0;
+    let mut engine = nvm_detector::engine::PartitionEngine::new(config);
+    let text = std::fs::read(common::repo().join("data/nvm-flows.log")).unwrap();
+    let mut alerts = vec![];
+    for (now_ms, line) in (0..).zip(text.split(|b| *b == b'\n')) {
+        engine.on_message(line, now_ms, &mut alerts);
+    }
+    engine.close_all(&mut alerts);
+    alerts.into_iter().map(|a| a.document).collect()
+}
+
+#[test]
+fn records_that_pass_a_filter_carry_everything_their_alerts_show() {
+    let full = every_alert(Keep::All);
+    let kept = every_alert(Keep::only(bundled_rules().field_names()));
+    assert!(full.len() > full.iter().filter(|d| d["status"] == "final").count());
+    assert_eq!(kept, full);
+}
