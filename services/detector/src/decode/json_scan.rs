@@ -8,6 +8,7 @@
 //! makes it give up, and the caller hands the message to the serde_json
 //! decoder, which also words the error of a broken record.
 
+use super::bytes::find_either;
 use super::raw::RawText;
 
 /// Calls `on` with each key and raw value in order. Returns false when the
@@ -196,7 +197,7 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            let at = self.pos + memchr::memchr2(b'"', b'\\', &bytes[self.pos..])?;
+            let at = find_either(bytes, self.pos, b'"', b'\\')?;
             if bytes[at] == b'"' {
                 self.pos = at + 1;
                 break;

@@ -42,6 +42,9 @@ pub struct KeptFields {
     keys: KeyIndex,
     slots: Vec<Slot>,
     derived: [bool; 6],
+    /// The [`ROLES`] decoding reads: always the version and the clock,
+    /// the others only for a kept derived field.
+    roles_read: [bool; ROLES.len()],
     /// Fields a record can hold at most, to size it once.
     capacity: usize,
 }
@@ -79,11 +82,24 @@ impl KeptFields {
         }
 
         let capacity = slots.iter().map(|(_, s)| s.stores.len()).sum::<usize>() + DERIVED.len();
+        let mut roles_read = [false; ROLES.len()];
+        roles_read[..=FSMS].fill(true);
+        let [transport, bytes, process, parent, ..] = derived;
+        for (read, role) in roles_read.iter_mut().zip(ROLES) {
+            *read |= match role {
+                "pr" => transport,
+                "ibc" | "obc" => bytes,
+                "ppath" | "pn" | "parg" => process,
+                "pppath" | "ppn" | "pparg" => parent,
+                _ => false,
+            };
+        }
         KeptFields {
             keys: KeyIndex::new(slots.iter().map(|(k, _)| k.as_str())),
             slots: slots.into_iter().map(|(_, s)| s).collect(),
             names,
             derived,
+            roles_read,
             capacity,
         }
     }
@@ -177,8 +193,9 @@ impl<'a, 'k> Gather<'a, 'k> {
             return None;
         }
         let mut roles: [Resolved<'a>; ROLES.len()] = Default::default();
-        for (resolved, raw) in roles.iter_mut().zip(self.roles) {
-            if let Some(raw) = raw {
+        let read = self.kept.roles_read;
+        for ((resolved, raw), read) in roles.iter_mut().zip(self.roles).zip(read) {
+            if let (Some(raw), true) = (raw, read) {
                 *resolved = raw.resolve()?;
             }
         }
@@ -279,10 +296,11 @@ fn pack(key: &str) -> Option<u64> {
     if bytes.is_empty() || bytes.len() > 7 {
         return None;
     }
-    let mut buf = [0u8; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    buf[7] = bytes.len() as u8;
-    Some(u64::from_le_bytes(buf))
+    let mut packed = (bytes.len() as u64) << 56;
+    for (i, &b) in bytes.iter().enumerate() {
+        packed |= u64::from(b) << (8 * i);
+    }
+    Some(packed)
 }
 
 #[cfg(test)]

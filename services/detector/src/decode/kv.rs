@@ -8,6 +8,7 @@
 //! follows it (end of line, or whitespace and the next `key=`), not by what
 //! precedes it. Some collectors single-quote values; `''` and `'` mean empty.
 
+use super::bytes::find_byte;
 use super::raw::{RawText, Resolved};
 use super::{DecodeError, RawField};
 use std::borrow::Cow;
@@ -59,8 +60,28 @@ pub(super) fn is_absent(value: &str) -> bool {
     matches!(value, "" | "''" | "'")
 }
 
+/// The bytes keys are made of: ASCII letters, digits and `_`.
+const KEY_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
+
 fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    KEY_BYTES[usize::from(b)]
+}
+
+/// Where the key starting at `from` ends (`from` itself when none does).
+fn key_end(bytes: &[u8], from: usize) -> usize {
+    let mut end = from;
+    while bytes.get(end).is_some_and(|&b| is_key_byte(b)) {
+        end += 1;
+    }
+    end
 }
 
 /// Finds where the pairs begin: the first `key=` that starts a token and is
@@ -87,7 +108,7 @@ fn first_pair(bytes: &[u8]) -> Option<usize> {
 /// escaped and the position after the pair.
 fn pair(text: &str, pos: usize) -> Result<(&str, RawText<'_>, usize), DecodeError> {
     let bytes = text.as_bytes();
-    let key_end = pos + bytes[pos..].iter().take_while(|&&b| is_key_byte(b)).count();
+    let key_end = key_end(bytes, pos);
     if key_end == pos || bytes.get(key_end) != Some(&b'=') {
         return Err(DecodeError::KeyValue {
             offset: pos,
@@ -122,8 +143,7 @@ fn pair(text: &str, pos: usize) -> Result<(&str, RawText<'_>, usize), DecodeErro
 /// The index of the quote that closes a value opened just before `from`.
 fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
     let mut i = from;
-    while let Some(found) = memchr::memchr(quote, &bytes[i..]) {
-        let at = i + found;
+    while let Some(at) = find_byte(bytes, i, quote) {
         if ends_value(bytes, at + 1) {
             return Some(at);
         }
@@ -135,25 +155,35 @@ fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
 /// Whether `pos` (just after a quote) is the end of a value: end of text, or
 /// whitespace followed by another `key=` or the end.
 fn ends_value(bytes: &[u8], pos: usize) -> bool {
-    let rest = &bytes[pos..];
-    if rest.is_empty() {
+    let Some(first) = bytes.get(pos) else {
         return true;
-    }
-    if !rest[0].is_ascii_whitespace() {
+    };
+    if !first.is_ascii_whitespace() {
         return false;
     }
-    let next = rest.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(next) = next else { return true };
-    let token = &rest[next..];
-    let key_len = token.iter().take_while(|&&b| is_key_byte(b)).count();
-    key_len > 0 && token.get(key_len) == Some(&b'=')
+    let mut next = pos + 1;
+    while bytes.get(next).is_some_and(u8::is_ascii_whitespace) {
+        next += 1;
+    }
+    if next == bytes.len() {
+        return true;
+    }
+    let end = key_end(bytes, next);
+    end > next && bytes.get(end) == Some(&b'=')
 }
 
 /// Undoes `\"` (or `\'` in single-quoted values); every other backslash is
 /// literal, as Windows paths arrive unescaped.
 pub(super) fn unescape(raw: &str, quote: u8) -> Cow<'_, str> {
     let bytes = raw.as_bytes();
-    let escaped = memchr::memchr_iter(b'\\', bytes).any(|i| bytes.get(i + 1) == Some(&quote));
+    let mut from = 0;
+    let escaped = loop {
+        match find_byte(bytes, from, b'\\') {
+            Some(at) if bytes.get(at + 1) == Some(&quote) => break true,
+            Some(at) => from = at + 1,
+            None => break false,
+        }
+    };
     if !escaped {
         return Cow::Borrowed(raw);
     }

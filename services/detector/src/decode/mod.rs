@@ -5,6 +5,7 @@
 //! Nothing here knows about Kafka; a [`DecodeError`] becomes a dead-letter
 //! record in the shell and a stderr line in `scan`.
 
+mod bytes;
 mod json;
 mod json_scan;
 mod keep;
