@@ -79,17 +79,7 @@ impl Pattern {
     /// Whole-value, case-insensitive match: ASCII values compare ASCII
     /// case-insensitively, others by their Unicode lower case.
     pub fn matches(&self, value: &str) -> bool {
-        if !value.is_ascii() {
-            let lower = value.to_lowercase();
-            return self.matches_lowered(lower.as_bytes(), |a, b| a == b);
-        }
-        if !self.searches {
-            // Only comparisons at the ends: no need to copy the value.
-            return self.matches_lowered(value.as_bytes(), <[u8]>::eq_ignore_ascii_case);
-        }
-        with_ascii_lowercase(value.as_bytes(), |lower| {
-            self.matches_lowered(lower, |a, b| a == b)
-        })
+        any_matches(std::slice::from_ref(self), value)
     }
 
     /// The match proper. `eq` compares a piece of the value with a
@@ -127,6 +117,29 @@ impl Pattern {
         }
         true
     }
+}
+
+/// Whether any of `patterns` matches `value` (see [`Pattern::matches`]).
+/// The value is lower-cased at most once for all of them.
+pub fn any_matches(patterns: &[Pattern], value: &str) -> bool {
+    if !value.is_ascii() {
+        let lower = value.to_lowercase();
+        return patterns
+            .iter()
+            .any(|p| p.matches_lowered(lower.as_bytes(), |a, b| a == b));
+    }
+    if !patterns.iter().any(|p| p.searches) {
+        // Only comparisons at the ends: no need to copy the value.
+        let eq = <[u8]>::eq_ignore_ascii_case;
+        return patterns
+            .iter()
+            .any(|p| p.matches_lowered(value.as_bytes(), eq));
+    }
+    with_ascii_lowercase(value.as_bytes(), |lower| {
+        patterns
+            .iter()
+            .any(|p| p.matches_lowered(lower, |a, b| a == b))
+    })
 }
 
 /// Calls `f` with the ASCII lower case of `value`, on the stack when short.
@@ -244,6 +257,18 @@ mod equivalence {
                 Pattern::new(&pattern).matches(&value),
                 reference(&pattern, &value),
                 "{:?} against {:?}", pattern, value
+            );
+        }
+
+        #[test]
+        fn a_list_matches_when_one_of_its_patterns_does(
+            patterns in proptest::collection::vec(text(6, true), 0..4),
+            value in text(12, false),
+        ) {
+            let compiled: Vec<Pattern> = patterns.iter().map(|p| Pattern::new(p)).collect();
+            prop_assert_eq!(
+                super::any_matches(&compiled, &value),
+                patterns.iter().any(|p| reference(p, &value))
             );
         }
     }
