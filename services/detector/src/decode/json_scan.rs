@@ -191,6 +191,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string at the opening quote: its body, plain or with escapes.
+    #[inline]
     fn string(&mut self) -> Option<RawText<'a>> {
         self.eat(b'"')?;
         let bytes = self.text.as_bytes();

@@ -168,6 +168,7 @@ impl<'a, 'k> Gather<'a, 'k> {
 
     /// Takes one field; false stops the scan at a repeated key that
     /// matters, whose meaning differs by encoding.
+    #[inline]
     fn field(&mut self, key: &'a str, raw: RawText<'a>) -> bool {
         let Some(at) = self.kept.keys.get(key) else {
             return true;

@@ -159,6 +159,9 @@ pub(super) fn event_time_ms(fss: Option<&str>, fsms: Option<&str>) -> Result<i64
 }
 
 fn whole_number(text: &str, field: &'static str, unit: &'static str) -> Result<i64, DecodeError> {
+    if let Some(n) = plain_digits(text) {
+        return Ok(n);
+    }
     text.trim()
         .parse::<i64>()
         .ok()
@@ -168,6 +171,16 @@ fn whole_number(text: &str, field: &'static str, unit: &'static str) -> Result<i
             unit,
             value: text.chars().take(64).collect(),
         })
+}
+
+/// The value of 1 to 18 ASCII digits, the form clock fields take; what
+/// `parse` would give, without its generality. Anything else is `None`.
+fn plain_digits(text: &str) -> Option<i64> {
+    let digits = text.as_bytes();
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
 }
 
 /// Fields computed from others, in [`DERIVED`] order: transport, bytes,
