@@ -2,7 +2,7 @@
 //! topic), `topics` (create the topics), `alerts` (print an alerts topic).
 
 use crate::config::ConfigFile;
-use crate::decode::DecodeOptions;
+use crate::decode::{DecodeOptions, Keep};
 use crate::engine::EngineConfig;
 use crate::rule::RuleSet;
 use crate::window::WindowConfig;
@@ -112,10 +112,11 @@ impl EngineArgs {
         }
         let rules = RuleSet::load(&self.rules).context("loading rules")?;
         Ok(EngineConfig {
-            rules: Arc::new(rules),
             decode: DecodeOptions {
                 max_record_bytes: self.max_record_bytes,
+                keep: Keep::only(rules.field_names()),
             },
+            rules: Arc::new(rules),
             windows: WindowConfig {
                 window_ms: self.window_secs * 1000,
                 allowed_lateness_ms: self.allowed_lateness_secs * 1000,

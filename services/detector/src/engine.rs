@@ -2,7 +2,7 @@
 //! render. `scan` and the Kafka shell both drive it, so they cannot disagree.
 
 use crate::alert::{render, Alert};
-use crate::decode::{decode, DecodeError, DecodeOptions};
+use crate::decode::{decode, DecodeError, DecodeOptions, Keep};
 use crate::rule::RuleSet;
 use crate::window::{Change, Emission, Outcome, WindowConfig, WindowMismatch, WindowState};
 use std::sync::Arc;
@@ -49,6 +49,13 @@ pub struct Counters {
 #[derive(Debug, Clone)]
 pub struct PartitionEngine {
     config: EngineConfig,
+    /// How a message is decoded first: when records keep only what rules
+    /// read, only the fields the rules' filters test. A record that passes
+    /// a filter is decoded again with everything its stats need; records
+    /// that pass none (nearly all) never pay for those fields.
+    screen: Option<DecodeOptions>,
+    /// Indexes of the rules whose filter the current record passed.
+    matching: Vec<usize>,
     state: WindowState,
     counters: Counters,
     emissions: Vec<Emission>,
@@ -59,6 +66,8 @@ impl PartitionEngine {
     pub fn new(config: EngineConfig) -> Self {
         let state = WindowState::new(config.windows);
         PartitionEngine {
+            screen: screen_options(&config),
+            matching: Vec::with_capacity(config.rules.len()),
             config,
             state,
             counters: Counters::default(),
@@ -74,16 +83,33 @@ impl PartitionEngine {
         alerts: &mut Vec<Alert>,
     ) -> Disposition {
         self.counters.records += 1;
-        let record = match decode(bytes, &self.config.decode) {
+        let options = self.screen.as_ref().unwrap_or(&self.config.decode);
+        let mut record = match decode(bytes, options) {
             Ok(record) => record,
-            Err(error) => {
-                self.counters.dead_lettered += 1;
-                return Disposition::DeadLetter(error);
-            }
+            Err(error) => return self.dead_letter(error),
         };
-        let outcome = self
-            .state
-            .process(&self.config.rules, &record, now_ms, &mut self.emissions);
+
+        let rules = &self.config.rules;
+        self.matching.clear();
+        let passed = rules.rules().iter().map(|r| r.plan.filter.matches(&record));
+        self.matching
+            .extend(passed.enumerate().filter_map(|(i, pass)| pass.then_some(i)));
+        if self.screen.is_some() && !self.matching.is_empty() {
+            // Both decodings check the same things, so this one succeeds.
+            record = match decode(bytes, &self.config.decode) {
+                Ok(record) => record,
+                Err(error) => return self.dead_letter(error),
+            };
+        }
+
+        let matching = &self.matching;
+        let outcome = self.state.process_where(
+            &self.config.rules,
+            &record,
+            now_ms,
+            &mut self.emissions,
+            |index| matching.contains(&index),
+        );
         self.counters.matched += u64::from(outcome.matched_rules);
         self.counters.missing_by_field += u64::from(outcome.missing_by_field);
         self.render_emissions(alerts);
@@ -94,6 +120,11 @@ impl PartitionEngine {
             };
         }
         Disposition::Processed(outcome)
+    }
+
+    fn dead_letter(&mut self, error: DecodeError) -> Disposition {
+        self.counters.dead_lettered += 1;
+        Disposition::DeadLetter(error)
     }
 
     /// Lets processing time pass (held updates, idle watermark).
@@ -172,4 +203,18 @@ impl PartitionEngine {
     pub fn state(&self) -> &WindowState {
         &self.state
     }
+}
+
+/// The decoding of a first look at a message: only the kept fields that
+/// the rules' filters test. `None` when records keep every field.
+fn screen_options(config: &EngineConfig) -> Option<DecodeOptions> {
+    let Keep::Only(kept) = &config.decode.keep else {
+        return None;
+    };
+    let tested = config.rules.filter_field_names();
+    let names = tested.into_iter().filter(|name| kept.keeps(name));
+    Some(DecodeOptions {
+        keep: Keep::only(names),
+        ..config.decode.clone()
+    })
 }

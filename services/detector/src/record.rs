@@ -5,7 +5,8 @@
 //! keep both the native short keys (`sa`, `parg`) and their normalised CIM
 //! names (`src`, `process_arguments`), because rules use both.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
+use std::borrow::Cow;
 
 /// Which wire encoding a record arrived in; it also names the record's
 /// Splunk sourcetype, which the input macro selects on.
@@ -49,10 +50,14 @@ impl Value {
     }
 }
 
+/// A field name: the normalised and derived names are static text, so
+/// only keys outside the NVM field table cost an allocation.
+pub type Name = Cow<'static, str>;
+
 /// A flow record after decoding and normalisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    fields: HashMap<String, Value>,
+    fields: HashMap<Name, Value>,
     /// Event time in epoch milliseconds: the flow's start.
     time_ms: i64,
     encoding: Encoding,
@@ -61,8 +66,13 @@ pub struct Record {
 impl Record {
     /// A record with no fields yet; decoders fill it.
     pub fn new(time_ms: i64, encoding: Encoding) -> Self {
+        Record::with_capacity(time_ms, encoding, 96)
+    }
+
+    /// A record with room for `fields` fields.
+    pub fn with_capacity(time_ms: i64, encoding: Encoding, fields: usize) -> Self {
         Record {
-            fields: HashMap::with_capacity(96),
+            fields: HashMap::with_capacity(fields),
             time_ms,
             encoding,
         }
@@ -90,12 +100,22 @@ impl Record {
 
     /// Sets a field, replacing any value it had.
     pub fn insert(&mut self, name: impl Into<String>, value: Value) {
-        self.fields.insert(name.into(), value);
+        self.fields.insert(Cow::Owned(name.into()), value);
+    }
+
+    /// Sets a field by a name that may be static, replacing any value.
+    pub fn insert_name(&mut self, name: Name, value: Value) {
+        self.fields.insert(name, value);
+    }
+
+    /// Keeps only the fields whose name passes `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.fields.retain(|name, _| keep(name));
     }
 
     /// Every field, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), v))
+        self.fields.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     /// How many fields the record holds (native and normalised).

@@ -7,6 +7,7 @@
 
 use crate::spl::{self, MacroDef, Macros, Plan};
 use serde::Deserialize;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -168,6 +169,38 @@ impl RuleSet {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Every field name some rule reads: what decoding must keep.
+    pub fn field_names(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for rule in &self.rules {
+            rule.add_field_names(&mut out);
+        }
+        out
+    }
+
+    /// Every field name some rule's base search tests.
+    pub fn filter_field_names(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for rule in &self.rules {
+            rule.plan.filter.add_field_names(&mut out);
+        }
+        out
+    }
+}
+
+impl Rule {
+    /// Adds the names the rule's search and its alert read to `out`: the
+    /// plan's fields and columns, and those the risk block names.
+    pub fn add_field_names(&self, out: &mut BTreeSet<String>) {
+        self.plan.add_field_names(out);
+        let Some(rba) = &self.meta.rba else { return };
+        // `$field$` placeholders: every second piece between dollars, as
+        // the alert renders them.
+        out.extend(rba.message.split('$').skip(1).step_by(2).map(str::to_owned));
+        out.extend(rba.risk_objects.iter().map(|o| o.field.clone()));
+        out.extend(rba.threat_objects.iter().map(|t| t.field.clone()));
     }
 }
 

@@ -44,7 +44,7 @@ pub fn scan_readers<R: BufRead>(
         let mut number = 0;
         loop {
             line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
+            if read_line(&mut reader, &mut line)? == 0 {
                 break;
             }
             number += 1;
@@ -79,6 +79,30 @@ pub fn scan_readers<R: BufRead>(
     Ok(report)
 }
 
+/// Appends the next line, with its end, to `line`; returns how many bytes
+/// it read (0 at the end of input). `BufRead::read_until`, with the
+/// vectorised `memchr` looking for the line end.
+fn read_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let (ended, used) = match memchr::memchr(b'\n', available) {
+            Some(at) => (true, at + 1),
+            None => (available.is_empty(), available.len()),
+        };
+        line.extend_from_slice(&available[..used]);
+        reader.consume(used);
+        read += used;
+        if ended {
+            return Ok(read);
+        }
+    }
+}
+
 fn keep_finals(alerts: &mut Vec<Alert>, finals: &mut Vec<Alert>) {
     finals.extend(
         alerts
@@ -104,4 +128,27 @@ pub fn scan_files(
         inputs.push((path.display().to_string(), std::io::BufReader::new(file)));
     }
     scan_readers(config, inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_line;
+    use std::io::BufReader;
+
+    #[test]
+    fn reads_lines_across_buffer_refills_with_or_without_a_last_end() {
+        let text = b"first line\r\nx\n\nlast without end";
+        let mut reader = BufReader::with_capacity(4, &text[..]);
+        let mut lines = vec![];
+        loop {
+            let mut line = vec![];
+            let read = read_line(&mut reader, &mut line).unwrap();
+            assert_eq!(read, line.len());
+            if read == 0 {
+                break;
+            }
+            lines.push(String::from_utf8(line).unwrap());
+        }
+        assert_eq!(lines, ["first line\r\n", "x\n", "\n", "last without end"]);
+    }
 }

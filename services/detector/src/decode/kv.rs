@@ -8,39 +8,80 @@
 //! follows it (end of line, or whitespace and the next `key=`), not by what
 //! precedes it. Some collectors single-quote values; `''` and `'` mean empty.
 
+use super::bytes::find_byte;
+use super::raw::{RawText, Resolved};
 use super::{DecodeError, RawField};
-use crate::record::Value;
+use std::borrow::Cow;
 
 pub(super) fn fields(text: &str) -> Result<Vec<RawField>, DecodeError> {
-    let bytes = text.as_bytes();
-    let start = first_pair(bytes).ok_or(DecodeError::NoFields)?;
-
     let mut fields = Vec::with_capacity(64);
-    let mut pos = start;
+    pairs(text, |key, raw| {
+        if let Some(value) = raw.resolve().and_then(Resolved::into_value) {
+            fields.push((key.to_owned(), value));
+        }
+        true
+    })?;
+    Ok(fields)
+}
+
+/// Calls `on` with each pair's key and undecoded value, in order, and
+/// stops early when `on` returns false. Values are [`RawText::Plain`]
+/// (unquoted) or [`RawText::Quoted`].
+///
+/// # Errors
+/// Text without pairs, or malformed pairs up to the point `on` stopped.
+pub(super) fn pairs<'a>(
+    text: &'a str,
+    mut on: impl FnMut(&'a str, RawText<'a>) -> bool,
+) -> Result<(), DecodeError> {
+    let bytes = text.as_bytes();
+    let mut pos = first_pair(bytes).ok_or(DecodeError::NoFields)?;
     while pos < bytes.len() {
         if bytes[pos].is_ascii_whitespace() {
             pos += 1;
             continue;
         }
         let (key, value, next) = pair(text, pos)?;
-        if let Some(value) = present(value) {
-            fields.push((key.to_owned(), Value::One(value)));
+        if !on(key, value) {
+            break;
         }
         pos = next;
     }
-    Ok(fields)
+    Ok(())
 }
 
 /// Maps the encodings' empty markers to "absent".
 pub(super) fn present(value: String) -> Option<String> {
-    match value.as_str() {
-        "" | "''" | "'" => None,
-        _ => Some(value),
-    }
+    (!is_absent(&value)).then_some(value)
 }
 
+/// Whether a value is one of the encodings' empty markers.
+pub(super) fn is_absent(value: &str) -> bool {
+    matches!(value, "" | "''" | "'")
+}
+
+/// The bytes keys are made of: ASCII letters, digits and `_`.
+const KEY_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
+
 fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    KEY_BYTES[usize::from(b)]
+}
+
+/// Where the key starting at `from` ends (`from` itself when none does).
+fn key_end(bytes: &[u8], from: usize) -> usize {
+    let mut end = from;
+    while bytes.get(end).is_some_and(|&b| is_key_byte(b)) {
+        end += 1;
+    }
+    end
 }
 
 /// Finds where the pairs begin: the first `key=` that starts a token and is
@@ -63,11 +104,11 @@ fn first_pair(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-/// Parses `key="value"` at `pos`; returns the key, the unescaped value and
-/// the position after the pair.
-fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
+/// Parses `key="value"` at `pos`; returns the key, the value still
+/// escaped and the position after the pair.
+fn pair(text: &str, pos: usize) -> Result<(&str, RawText<'_>, usize), DecodeError> {
     let bytes = text.as_bytes();
-    let key_end = pos + bytes[pos..].iter().take_while(|&&b| is_key_byte(b)).count();
+    let key_end = key_end(bytes, pos);
     if key_end == pos || bytes.get(key_end) != Some(&b'=') {
         return Err(DecodeError::KeyValue {
             offset: pos,
@@ -78,13 +119,14 @@ fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
     let value_start = key_end + 1;
 
     match bytes.get(value_start) {
-        Some(&q @ (b'"' | b'\'')) => {
-            let close = closing_quote(bytes, value_start + 1, q).ok_or(DecodeError::KeyValue {
-                offset: value_start,
-                what: "unterminated quoted value",
-            })?;
+        Some(&quote @ (b'"' | b'\'')) => {
+            let close =
+                closing_quote(bytes, value_start + 1, quote).ok_or(DecodeError::KeyValue {
+                    offset: value_start,
+                    what: "unterminated quoted value",
+                })?;
             let raw = &text[value_start + 1..close];
-            Ok((key, unescape(raw, q), close + 1))
+            Ok((key, RawText::Quoted { raw, quote }, close + 1))
         }
         _ => {
             // Unquoted value: runs to the next whitespace.
@@ -93,7 +135,7 @@ fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
                     .iter()
                     .take_while(|b| !b.is_ascii_whitespace())
                     .count();
-            Ok((key, text[value_start..end].to_owned(), end))
+            Ok((key, RawText::Plain(&text[value_start..end]), end))
         }
     }
 }
@@ -101,11 +143,11 @@ fn pair(text: &str, pos: usize) -> Result<(&str, String, usize), DecodeError> {
 /// The index of the quote that closes a value opened just before `from`.
 fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
     let mut i = from;
-    while i < bytes.len() {
-        if bytes[i] == quote && ends_value(bytes, i + 1) {
-            return Some(i);
+    while let Some(at) = find_byte(bytes, i, quote) {
+        if ends_value(bytes, at + 1) {
+            return Some(at);
         }
-        i += 1;
+        i = at + 1;
     }
     None
 }
@@ -113,26 +155,37 @@ fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
 /// Whether `pos` (just after a quote) is the end of a value: end of text, or
 /// whitespace followed by another `key=` or the end.
 fn ends_value(bytes: &[u8], pos: usize) -> bool {
-    let rest = &bytes[pos..];
-    if rest.is_empty() {
+    let Some(first) = bytes.get(pos) else {
         return true;
-    }
-    if !rest[0].is_ascii_whitespace() {
+    };
+    if !first.is_ascii_whitespace() {
         return false;
     }
-    let next = rest.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(next) = next else { return true };
-    let token = &rest[next..];
-    let key_len = token.iter().take_while(|&&b| is_key_byte(b)).count();
-    key_len > 0 && token.get(key_len) == Some(&b'=')
+    let mut next = pos + 1;
+    while bytes.get(next).is_some_and(u8::is_ascii_whitespace) {
+        next += 1;
+    }
+    if next == bytes.len() {
+        return true;
+    }
+    let end = key_end(bytes, next);
+    end > next && bytes.get(end) == Some(&b'=')
 }
 
 /// Undoes `\"` (or `\'` in single-quoted values); every other backslash is
 /// literal, as Windows paths arrive unescaped.
-fn unescape(raw: &str, quote: u8) -> String {
-    let escaped = [b'\\', quote];
-    if !raw.as_bytes().windows(2).any(|w| w == escaped) {
-        return raw.to_owned();
+pub(super) fn unescape(raw: &str, quote: u8) -> Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    let mut from = 0;
+    let escaped = loop {
+        match find_byte(bytes, from, b'\\') {
+            Some(at) if bytes.get(at + 1) == Some(&quote) => break true,
+            Some(at) => from = at + 1,
+            None => break false,
+        }
+    };
+    if !escaped {
+        return Cow::Borrowed(raw);
     }
     let quote = quote as char;
     let mut out = String::with_capacity(raw.len());
@@ -143,7 +196,7 @@ fn unescape(raw: &str, quote: u8) -> String {
         }
         out.push(c);
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -5,12 +5,18 @@
 //! Nothing here knows about Kafka; a [`DecodeError`] becomes a dead-letter
 //! record in the shell and a stderr line in `scan`.
 
+mod bytes;
 mod json;
+mod json_scan;
+mod keep;
 mod kv;
 mod normalise;
+mod raw;
 
 use crate::record::{Encoding, Record};
+use std::sync::Arc;
 
+pub use keep::KeptFields;
 pub use normalise::{cim_name, transport_name};
 
 /// Messages larger than this are dead-lettered unread. The largest real NVM
@@ -65,16 +71,48 @@ impl DecodeError {
     }
 }
 
-/// Decoding limits.
-#[derive(Debug, Clone, Copy)]
+/// Decoding limits, and which fields records keep.
+#[derive(Debug, Clone)]
 pub struct DecodeOptions {
     pub max_record_bytes: usize,
+    pub keep: Keep,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            keep: Keep::All,
+        }
+    }
+}
+
+/// Which fields a decoded record holds. Both give the same dead-letter
+/// reasons and, for every kept name, the same values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// Every native key, its normalised names and the derived fields:
+    /// for tests, inspection and tools that print records.
+    #[default]
+    All,
+    /// Only these names; the engine keeps what its rules read.
+    Only(Arc<KeptFields>),
+}
+
+impl Keep {
+    /// Keeps only `names`.
+    pub fn only<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Keep {
+        Keep::Only(Arc::new(KeptFields::new(names)))
+    }
+
+    /// Also keeps `name` (a no-op when everything is kept).
+    pub fn and(self, name: &str) -> Keep {
+        match self {
+            Keep::All => Keep::All,
+            Keep::Only(kept) => {
+                let names = kept.names().iter().map(String::as_str);
+                Keep::only(names.chain([name]))
+            }
         }
     }
 }
@@ -102,6 +140,19 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Record, DecodeErr
         return Err(DecodeError::Empty);
     }
 
+    let Keep::Only(kept) = &options.keep else {
+        return decode_all(text);
+    };
+    if let Some(record) = keep::decode(text, kept) {
+        return Ok(record);
+    }
+    let mut record = decode_all(text)?;
+    record.retain(|name| kept.keeps(name));
+    Ok(record)
+}
+
+/// Decodes every field of trimmed, non-empty text.
+fn decode_all(text: &str) -> Result<Record, DecodeError> {
     let (encoding, fields) = if text.starts_with('{') {
         (Encoding::Json, json::fields(text)?)
     } else {

@@ -5,6 +5,7 @@
 
 use super::{DecodeError, RawField};
 use crate::record::{Encoding, Record, Value};
+use std::borrow::Cow;
 
 /// Native key → normalised names, from the NVM field table.
 const CIM_NAMES: &[(&str, &[&str])] = &[
@@ -75,21 +76,64 @@ pub fn transport_name(protocol: &str) -> &str {
     }
 }
 
+/// Native keys the field table gives no normalised name, but which rules
+/// may use (`aliul`) or which every record carries (`udid`).
+const OTHER_KEYS: &[&str] = &["udid", "aliul"];
+
+/// The derived fields, in the order [`derive`] computes them.
+pub(super) const DERIVED: [&str; 6] = [
+    "transport",
+    "bytes",
+    "process",
+    "parent_process",
+    "sourcetype",
+    "_time",
+];
+
+/// Every native key of the field table with its normalised names.
+pub(super) fn native_keys() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    CIM_NAMES.iter().copied()
+}
+
+/// `name` as static text when it is a name decoding knows (a native key,
+/// a normalised or a derived name), so records need not allocate it.
+pub(super) fn static_name(name: &str) -> Option<&'static str> {
+    let table = CIM_NAMES
+        .iter()
+        .flat_map(|(key, names)| std::iter::once(key).chain(names.iter()));
+    table
+        .chain(OTHER_KEYS)
+        .chain(DERIVED.iter())
+        .find(|known| **known == name)
+        .copied()
+}
+
 /// Builds the normalised record from raw fields.
 pub(super) fn record(encoding: Encoding, fields: Vec<RawField>) -> Result<Record, DecodeError> {
     if !fields.iter().any(|(k, _)| k == "fv") {
         return Err(DecodeError::NotNvm);
     }
-    let time_ms = event_time_ms(&fields)?;
+    let find = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.first())
+    };
+    let time_ms = event_time_ms(find("fss"), find("fsms"))?;
 
     let mut record = Record::new(time_ms, encoding);
     for (key, value) in fields {
         for name in cim_name(&key) {
-            record.insert(*name, value.clone());
+            record.insert_name(Cow::Borrowed(name), value.clone());
         }
         record.insert(key, value);
     }
-    derive(&mut record);
+    let derived = derive(|key| record.first(key), encoding, time_ms, [true; 6]);
+    for (name, value) in DERIVED.iter().zip(derived) {
+        if let Some(value) = value {
+            record.insert_name(Cow::Borrowed(name), Value::One(value));
+        }
+    }
     Ok(record)
 }
 
@@ -97,17 +141,11 @@ pub(super) fn record(encoding: Encoding, fields: Vec<RawField>) -> Result<Record
 /// must be numbers when present: a record whose clock fields disagree in
 /// kind is broken, even if the one used would parse. The text times
 /// (`fst`) and the syslog header are never used.
-fn event_time_ms(fields: &[RawField]) -> Result<i64, DecodeError> {
-    let find = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.first())
-    };
-    let secs = find("fss")
+pub(super) fn event_time_ms(fss: Option<&str>, fsms: Option<&str>) -> Result<i64, DecodeError> {
+    let secs = fss
         .map(|secs| whole_number(secs, "fss", "seconds"))
         .transpose()?;
-    if let Some(ms) = find("fsms") {
+    if let Some(ms) = fsms {
         return whole_number(ms, "fsms", "milliseconds");
     }
     if let Some(secs) = secs {
@@ -121,6 +159,9 @@ fn event_time_ms(fields: &[RawField]) -> Result<i64, DecodeError> {
 }
 
 fn whole_number(text: &str, field: &'static str, unit: &'static str) -> Result<i64, DecodeError> {
+    if let Some(n) = plain_digits(text) {
+        return Ok(n);
+    }
     text.trim()
         .parse::<i64>()
         .ok()
@@ -132,36 +173,55 @@ fn whole_number(text: &str, field: &'static str, unit: &'static str) -> Result<i
         })
 }
 
-/// Fields computed from others: transport, bytes, process, parent_process,
-/// sourcetype and `_time` (epoch seconds, fractional, as Splunk keeps it).
-fn derive(record: &mut Record) {
-    if let Some(pr) = record.first("pr") {
-        let transport = transport_name(pr).to_owned();
-        record.insert("transport", Value::One(transport));
+/// The value of 1 to 18 ASCII digits, the form clock fields take; what
+/// `parse` would give, without its generality. Anything else is `None`.
+fn plain_digits(text: &str) -> Option<i64> {
+    let digits = text.as_bytes();
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    if let (Some(i), Some(o)) = (number(record, "ibc"), number(record, "obc")) {
-        record.insert("bytes", Value::One((i + o).to_string()));
-    }
-    if let Some(process) = command_line(record, "ppath", "pn", "parg") {
-        record.insert("process", Value::One(process));
-    }
-    if let Some(parent) = command_line(record, "pppath", "ppn", "pparg") {
-        record.insert("parent_process", Value::One(parent));
-    }
-    let sourcetype = record.encoding().sourcetype();
-    record.insert("sourcetype", Value::One(sourcetype.to_owned()));
-    let time = crate::spl::format_epoch_secs(record.time_ms());
-    record.insert("_time", Value::One(time));
+    Some(digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
 }
 
-fn number(record: &Record, key: &str) -> Option<u64> {
-    record.first(key)?.trim().parse().ok()
+/// Fields computed from others, in [`DERIVED`] order: transport, bytes,
+/// process, parent_process, sourcetype and `_time` (epoch seconds,
+/// fractional, as Splunk keeps it). `first` reads a native key's first
+/// value; only the fields `wanted` marks are computed.
+pub(super) fn derive<'v>(
+    first: impl Fn(&str) -> Option<&'v str>,
+    encoding: Encoding,
+    time_ms: i64,
+    wanted: [bool; 6],
+) -> [Option<String>; 6] {
+    let [transport, bytes, process, parent, sourcetype, time] = wanted;
+    let number = |key: &str| -> Option<u64> { first(key)?.trim().parse().ok() };
+    [
+        transport
+            .then(|| first("pr").map(|pr| transport_name(pr).to_owned()))
+            .flatten(),
+        bytes
+            .then(|| Some((number("ibc")? + number("obc")?).to_string()))
+            .flatten(),
+        process
+            .then(|| command_line(&first, "ppath", "pn", "parg"))
+            .flatten(),
+        parent
+            .then(|| command_line(&first, "pppath", "ppn", "pparg"))
+            .flatten(),
+        sourcetype.then(|| encoding.sourcetype().to_owned()),
+        time.then(|| crate::spl::format_epoch_secs(time_ms)),
+    ]
 }
 
 /// The image path (or name) followed by the arguments.
-fn command_line(record: &Record, path: &str, name: &str, args: &str) -> Option<String> {
-    let image = record.first(path).or_else(|| record.first(name))?;
-    let Some(args) = record.first(args) else {
+fn command_line<'v>(
+    first: &impl Fn(&str) -> Option<&'v str>,
+    path: &str,
+    name: &str,
+    args: &str,
+) -> Option<String> {
+    let image = first(path).or_else(|| first(name))?;
+    let Some(args) = first(args) else {
         return Some(image.to_owned());
     };
     if args.starts_with(char::is_whitespace) {

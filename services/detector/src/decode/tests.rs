@@ -143,6 +143,7 @@ fn rejects_what_is_not_a_usable_flow_record() {
 fn rejects_oversized_messages_before_reading_them() {
     let options = DecodeOptions {
         max_record_bytes: 16,
+        ..DecodeOptions::default()
     };
     let err = decode(br#"{"fv":"nvzFlow_v11","fss":"1"}"#, &options).unwrap_err();
     assert_eq!(

@@ -29,7 +29,7 @@ impl Expr {
             Expr::All => true,
             Expr::Compare { field, op, pattern } => compare(item, field, *op, pattern),
             Expr::In { field, patterns } => {
-                let mut test = |v: &str| patterns.iter().any(|p| p.matches(v));
+                let mut test = |v: &str| super::pattern::any_matches(patterns, v);
                 item.any_value(field, &mut test).unwrap_or(false)
             }
             Expr::Not(inner) => !inner.matches(item),

@@ -7,6 +7,7 @@
 //! `stats` live in [`crate::stats`].
 
 pub mod eval;
+mod fields;
 pub mod lexer;
 pub mod macros;
 pub mod parser;

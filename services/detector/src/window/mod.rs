@@ -192,6 +192,20 @@ impl WindowState {
         now_ms: i64,
         out: &mut Vec<Emission>,
     ) -> Outcome {
+        let matches = |index: usize| rules.rules()[index].plan.filter.matches(record);
+        self.process_where(rules, record, now_ms, out, matches)
+    }
+
+    /// [`WindowState::process`] for a caller that has tested the rules'
+    /// filters already: `matches` tells, by rule index, which hold.
+    pub fn process_where(
+        &mut self,
+        rules: &RuleSet,
+        record: &Record,
+        now_ms: i64,
+        out: &mut Vec<Emission>,
+        mut matches: impl FnMut(usize) -> bool,
+    ) -> Outcome {
         let time = record.time_ms();
         let mut outcome = Outcome::default();
         self.last_record_at_ms = Some(now_ms);
@@ -202,7 +216,7 @@ impl WindowState {
 
         let window_start_ms = self.config.window_start(time);
         for (index, rule) in rules.rules().iter().enumerate() {
-            if !rule.plan.filter.matches(record) {
+            if !matches(index) {
                 continue;
             }
             outcome.matched_rules += 1;

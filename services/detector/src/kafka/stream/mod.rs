@@ -146,10 +146,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     check(&args)?;
-    let config = args.engine.engine_config(
+    let mut config = args.engine.engine_config(
         args.update_interval_secs * 1000,
         args.idle_timeout_secs * 1000,
     )?;
+    // The repartition stage keys records by a field no rule may read.
+    if let Some(field) = &args.repartition_by {
+        config.decode.keep = config.decode.keep.and(field);
+    }
     let instance = args.instance_id.clone().unwrap_or_else(host_name);
     log_startup(&args, &config, &instance);
     let instruments = Instruments::new();
