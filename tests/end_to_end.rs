@@ -35,13 +35,7 @@ fn run_args(topics: &TestTopics, extra: &[&str]) -> Vec<String> {
 }
 
 fn replay(topics: &TestTopics, file: &std::path::Path) {
-    let args = vec![
-        "replay".to_owned(),
-        "--topic".into(),
-        topics.input.clone(),
-        file.display().to_string(),
-    ];
-    run_ok(&args, Duration::from_secs(120));
+    replay_file(topics, file);
 }
 
 #[test]

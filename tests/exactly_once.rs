@@ -30,15 +30,7 @@ fn run_args(topics: &TestTopics, instance: &str, extra: &[&str]) -> Vec<String> 
 }
 
 fn replay(topics: &TestTopics, rate: u32) -> Running {
-    let args = vec![
-        "replay".to_owned(),
-        "--topic".into(),
-        topics.input.clone(),
-        "--rate".into(),
-        rate.to_string(),
-        data().display().to_string(),
-    ];
-    spawn("replay", &args)
+    spawn("replay", &replay_args(topics, &data(), rate))
 }
 
 /// Runs one more instance until the input is drained and every window has

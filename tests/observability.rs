@@ -55,14 +55,7 @@ fn run_args(topics: &TestTopics, address_file: &Path) -> Vec<String> {
 }
 
 fn replay(topics: &TestTopics, name: &str, lines: &[String]) {
-    let file = temp_file(name, lines);
-    let args = vec![
-        "replay".to_owned(),
-        "--topic".into(),
-        topics.input.clone(),
-        file.display().to_string(),
-    ];
-    run_ok(&args, Duration::from_secs(120));
+    replay_file(topics, &temp_file(name, lines));
 }
 
 fn dead_letters(scrape: &Scrape, reason: &str) -> f64 {

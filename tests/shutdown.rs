@@ -39,14 +39,7 @@ fn run_with(config: &Path) -> Vec<String> {
 fn replay(topics: &TestTopics, rate: u32) -> Running {
     spawn(
         &format!("replay-{}", topics.group),
-        &[
-            "replay".to_owned(),
-            "--topic".into(),
-            topics.input.clone(),
-            "--rate".into(),
-            rate.to_string(),
-            data().display().to_string(),
-        ],
+        &replay_args(topics, &data(), rate),
     )
 }
 

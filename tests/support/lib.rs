@@ -369,3 +369,21 @@ pub fn assert_outputs_match_scan(topics: &TestTopics, data: &Path) {
         "each late record routed once"
     );
 }
+
+/// The arguments of `replay`: `file` to the input topic of `topics`, at
+/// `rate` records per second (0: as fast as the broker takes them).
+pub fn replay_args(topics: &TestTopics, file: &Path, rate: u32) -> Vec<String> {
+    vec![
+        "replay".to_owned(),
+        "--topic".into(),
+        topics.input.clone(),
+        "--rate".into(),
+        rate.to_string(),
+        file.display().to_string(),
+    ]
+}
+
+/// Publishes `file` to the input topic of `topics` and waits until it is done.
+pub fn replay_file(topics: &TestTopics, file: &Path) {
+    run_ok(&replay_args(topics, file, 0), Duration::from_secs(120));
+}
