@@ -82,6 +82,11 @@ pub struct EngineArgs {
     /// Largest message decoded; larger ones are dead-lettered, bytes.
     #[arg(long, env = "NVM_MAX_RECORD_BYTES", default_value_t = crate::decode::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
+    /// Records whose event time is further ahead of the wall clock are
+    /// dead-lettered (`future_time`): one would otherwise close every open
+    /// window of its partition. 0 accepts any time, seconds.
+    #[arg(long, env = "NVM_MAX_FUTURE_SECS", default_value_t = (crate::decode::DEFAULT_MAX_FUTURE_MS / 1000) as u64)]
+    pub max_future_secs: u64,
 }
 
 impl EngineArgs {
@@ -115,6 +120,9 @@ impl EngineArgs {
             decode: DecodeOptions {
                 max_record_bytes: self.max_record_bytes,
                 keep: Keep::only(rules.field_names()),
+                max_future_ms: (self.max_future_secs > 0).then(|| {
+                    i64::try_from(self.max_future_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+                }),
             },
             rules: Arc::new(rules),
             windows: WindowConfig {

@@ -44,6 +44,14 @@ impl Value {
         }
     }
 
+    /// All values, owned.
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Value::One(v) => vec![v],
+            Value::Many(vs) => vs,
+        }
+    }
+
     /// The first value, which is the value of a single-valued field.
     pub fn first(&self) -> Option<&str> {
         self.as_slice().first().map(String::as_str)

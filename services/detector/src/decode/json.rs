@@ -9,7 +9,7 @@ use crate::record::Value;
 use serde_json::Value as Json;
 
 pub(super) fn fields(text: &str) -> Result<Vec<RawField>, DecodeError> {
-    let object: serde_json::Map<String, Json> =
+    let Entries(object) =
         serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
 
     let mut fields = Vec::with_capacity(object.len());
@@ -19,6 +19,34 @@ pub(super) fn fields(text: &str) -> Result<Vec<RawField>, DecodeError> {
         }
     }
     Ok(fields)
+}
+
+/// An object's members in order, repeated keys included: a repeated key
+/// is a multivalue field, as Splunk reads it, not an overwrite that would
+/// let a later value hide an earlier one.
+struct Entries(Vec<(String, Json)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(64));
+                while let Some(entry) = map.next_entry::<String, Json>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 fn field_value(key: &str, value: Json) -> Result<Option<Value>, DecodeError> {

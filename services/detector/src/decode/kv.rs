@@ -153,7 +153,10 @@ fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
 }
 
 /// Whether `pos` (just after a quote) is the end of a value: end of text, or
-/// whitespace followed by another `key=` or the end.
+/// whitespace followed by another `key=` or the end. A `key=` followed by an
+/// escaped quote (`pn=\"`) is text inside the value: NVM escapes the quotes
+/// of a command line, so `parg="x\" pn=\"y"` is one argument string, not a
+/// second `pn` that could hide the first.
 fn ends_value(bytes: &[u8], pos: usize) -> bool {
     let Some(first) = bytes.get(pos) else {
         return true;
@@ -169,7 +172,9 @@ fn ends_value(bytes: &[u8], pos: usize) -> bool {
         return true;
     }
     let end = key_end(bytes, next);
-    end > next && bytes.get(end) == Some(&b'=')
+    end > next
+        && bytes.get(end) == Some(&b'=')
+        && !(bytes.get(end + 1) == Some(&b'\\') && matches!(bytes.get(end + 2), Some(b'"' | b'\'')))
 }
 
 /// Undoes `\"` (or `\'` in single-quoted values); every other backslash is
@@ -235,6 +240,20 @@ mod tests {
         let got = map(r#"fv="v" parg=" /i \"https://x/y.msi\"" ppid="9""#);
         assert_eq!(got[1].1, r#" /i "https://x/y.msi""#);
         assert_eq!(got[2].1, "9");
+    }
+
+    #[test]
+    fn an_escaped_key_inside_a_value_stays_in_it() {
+        let got = map(r#"fv="v" pn="rclone.exe" parg="x\" pn=\"notepad.exe" ppid="5""#);
+        assert_eq!(
+            got,
+            vec![
+                ("fv".into(), "v".into()),
+                ("pn".into(), "rclone.exe".into()),
+                ("parg".into(), r#"x" pn="notepad.exe"#.into()),
+                ("ppid".into(), "5".into()),
+            ]
+        );
     }
 
     #[test]

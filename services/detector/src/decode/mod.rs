@@ -37,13 +37,13 @@ pub enum DecodeError {
     Json(String),
     #[error("JSON value of field `{field}` is an object; NVM records are flat")]
     NestedJson { field: String },
-    #[error("no key=value pairs found")]
+    #[error("no key=\"value\" pairs found (NVM quotes every value)")]
     NoFields,
     #[error("malformed key=value text at byte {offset}: {what}")]
     KeyValue { offset: usize, what: &'static str },
     #[error("not an NVM flow record: no `fv` (flow version) field")]
     NotNvm,
-    #[error("field `{field}` must be a whole number of {unit}, got {value:?}")]
+    #[error("field `{field}` must be a whole number of {unit} up to the year 9999, got {value:?}")]
     BadTime {
         field: &'static str,
         unit: &'static str,
@@ -51,6 +51,8 @@ pub enum DecodeError {
     },
     #[error("record has no event time (neither `fsms` nor `fss`)")]
     MissingTime,
+    #[error("event time {time} is more than {limit_secs} s ahead of the clock")]
+    FutureTime { time: String, limit_secs: i64 },
 }
 
 impl DecodeError {
@@ -67,6 +69,7 @@ impl DecodeError {
             DecodeError::NotNvm => "not_nvm",
             DecodeError::BadTime { .. } => "bad_time",
             DecodeError::MissingTime => "missing_time",
+            DecodeError::FutureTime { .. } => "future_time",
         }
     }
 }
@@ -76,13 +79,24 @@ impl DecodeError {
 pub struct DecodeOptions {
     pub max_record_bytes: usize,
     pub keep: Keep,
+    /// How far ahead of the wall clock an event time may be, ms; `None`
+    /// accepts any time. A record from the future would move its
+    /// partition's watermark past every open window and make the records
+    /// of every other host on the partition late, so it is dead-lettered
+    /// instead (Splunk likewise refuses times past `MAX_DAYS_HENCE`).
+    pub max_future_ms: Option<i64>,
 }
+
+/// Default of [`DecodeOptions::max_future_ms`]: two days, Splunk's default
+/// `MAX_DAYS_HENCE`.
+pub const DEFAULT_MAX_FUTURE_MS: i64 = 2 * 86_400_000;
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             keep: Keep::All,
+            max_future_ms: Some(DEFAULT_MAX_FUTURE_MS),
         }
     }
 }
@@ -140,14 +154,28 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Record, DecodeErr
         return Err(DecodeError::Empty);
     }
 
-    let Keep::Only(kept) = &options.keep else {
-        return decode_all(text);
+    let record = match &options.keep {
+        Keep::All => decode_all(text)?,
+        Keep::Only(kept) => match keep::decode(text, kept) {
+            Some(record) => record,
+            None => {
+                let mut record = decode_all(text)?;
+                record.retain(|name| kept.keeps(name));
+                record
+            }
+        },
     };
-    if let Some(record) = keep::decode(text, kept) {
-        return Ok(record);
+    if let Some(limit) = options.max_future_ms {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        if record.time_ms() > now_ms.saturating_add(limit) {
+            return Err(DecodeError::FutureTime {
+                time: crate::alert::rfc3339(record.time_ms()),
+                limit_secs: limit / 1000,
+            });
+        }
     }
-    let mut record = decode_all(text)?;
-    record.retain(|name| kept.keeps(name));
     Ok(record)
 }
 
@@ -156,7 +184,18 @@ fn decode_all(text: &str) -> Result<Record, DecodeError> {
     let (encoding, fields) = if text.starts_with('{') {
         (Encoding::Json, json::fields(text)?)
     } else {
-        (Encoding::KeyValue, kv::fields(text)?)
+        match kv::fields(text) {
+            Ok(fields) => (Encoding::KeyValue, fields),
+            // `[…]`, `42`, `"text"`: JSON, but not an object.
+            Err(DecodeError::NoFields)
+                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() =>
+            {
+                return Err(DecodeError::Json(
+                    "a JSON value that is not an object".to_owned(),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
     };
     normalise::record(encoding, fields)
 }

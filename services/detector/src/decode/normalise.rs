@@ -122,7 +122,20 @@ pub(super) fn record(encoding: Encoding, fields: Vec<RawField>) -> Result<Record
     let time_ms = event_time_ms(find("fss"), find("fsms"))?;
 
     let mut record = Record::new(time_ms, encoding);
+    // A repeated key adds values (Splunk's multivalue field) rather than
+    // replacing them, so a value cannot be hidden by a later one.
+    let mut merged: Vec<RawField> = Vec::with_capacity(fields.len());
     for (key, value) in fields {
+        match merged.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, existing)) => {
+                let mut values = std::mem::replace(existing, Value::Many(Vec::new())).into_vec();
+                values.extend(value.into_vec());
+                *existing = Value::Many(values);
+            }
+            None => merged.push((key, value)),
+        }
+    }
+    for (key, value) in merged {
         for name in cim_name(&key) {
             record.insert_name(Cow::Borrowed(name), value.clone());
         }
@@ -145,17 +158,35 @@ pub(super) fn event_time_ms(fss: Option<&str>, fsms: Option<&str>) -> Result<i64
     let secs = fss
         .map(|secs| whole_number(secs, "fss", "seconds"))
         .transpose()?;
-    if let Some(ms) = fsms {
-        return whole_number(ms, "fsms", "milliseconds");
+    if let Some(text) = fsms {
+        let ms = whole_number(text, "fsms", "milliseconds")?;
+        return within_calendar(ms, "fsms", "milliseconds", text);
     }
     if let Some(secs) = secs {
-        return secs.checked_mul(1000).ok_or(DecodeError::BadTime {
-            field: "fss",
-            unit: "seconds",
-            value: secs.to_string(),
-        });
+        let ms = secs.checked_mul(1000).unwrap_or(i64::MAX);
+        return within_calendar(ms, "fss", "seconds", &secs.to_string());
     }
     Err(DecodeError::MissingTime)
+}
+
+/// The last millisecond of year 9999: later times have no calendar date for
+/// windows and alerts to carry.
+const LAST_TIME_MS: i64 = 253_402_300_799_999;
+
+fn within_calendar(
+    ms: i64,
+    field: &'static str,
+    unit: &'static str,
+    text: &str,
+) -> Result<i64, DecodeError> {
+    if ms > LAST_TIME_MS {
+        return Err(DecodeError::BadTime {
+            field,
+            unit,
+            value: text.chars().take(64).collect(),
+        });
+    }
+    Ok(ms)
 }
 
 fn whole_number(text: &str, field: &'static str, unit: &'static str) -> Result<i64, DecodeError> {

@@ -117,7 +117,7 @@ fn rejects_what_is_not_a_usable_flow_record() {
     assert_eq!(reason(b""), "empty");
     assert_eq!(reason(b"  \n"), "empty");
     assert_eq!(reason(b"{\"fv\":\"v\",\"fss\":"), "bad_json");
-    assert_eq!(reason(b"[1,2]"), "no_fields");
+    assert_eq!(reason(b"[1,2]"), "bad_json");
     assert_eq!(reason(br#"{"fv":"v","fss":"12:00"}"#), "bad_time");
     assert_eq!(reason(br#"{"fv":"v","fsms":"-5"}"#), "bad_time");
     assert_eq!(
@@ -153,4 +153,72 @@ fn rejects_oversized_messages_before_reading_them() {
             limit: 16
         }
     );
+}
+
+#[test]
+fn a_repeated_key_adds_values_instead_of_hiding_one() {
+    let json = ok(br#"{"fv":"v","fss":"1","pn":"rclone.exe","pn":"notepad.exe"}"#);
+    assert_eq!(
+        json.get("process_name").map(Value::as_slice),
+        Some(&["rclone.exe".to_owned(), "notepad.exe".to_owned()][..])
+    );
+    let kv = ok(br#"fv="v" fss="1" pn="rclone.exe" pid="4" pn="notepad.exe""#);
+    assert_eq!(
+        kv.get("pn").map(Value::as_slice),
+        Some(&["rclone.exe".to_owned(), "notepad.exe".to_owned()][..])
+    );
+    let only = DecodeOptions {
+        keep: Keep::only(["process_name"]),
+        ..DecodeOptions::default()
+    };
+    let kept = decode(br#"{"fv":"v","fss":"1","pn":"rclone.exe","pn":"x"}"#, &only).unwrap();
+    assert_eq!(
+        kept.get("process_name").map(|v| v.as_slice().len()),
+        Some(2)
+    );
+}
+
+#[test]
+fn times_beyond_the_clock_or_the_calendar_are_refused() {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let at = |ms: i64| format!(r#"{{"fv":"v","fsms":"{ms}"}}"#);
+    assert_eq!(
+        reason(at(now_ms + 3 * 86_400_000).as_bytes()),
+        "future_time"
+    );
+    assert!(decode(at(now_ms + 3_600_000).as_bytes(), &DecodeOptions::default()).is_ok());
+    assert_eq!(reason(at(i64::MAX).as_bytes()), "bad_time");
+    assert_eq!(
+        reason(br#"{"fv":"v","fss":"9223372036854775807"}"#),
+        "bad_time"
+    );
+
+    let any_time = DecodeOptions {
+        max_future_ms: None,
+        ..DecodeOptions::default()
+    };
+    let far = at(now_ms + 3 * 86_400_000);
+    assert!(decode(far.as_bytes(), &any_time).is_ok());
+    let err = decode(at(253_402_300_800_000).as_bytes(), &any_time).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "bad_time",
+        "past year 9999 even with no future limit"
+    );
+}
+
+#[test]
+fn json_that_is_not_an_object_is_bad_json() {
+    for text in [&b"[1,2,3]"[..], b"42", b"null", b"\"rclone.exe\"", b"true"] {
+        assert_eq!(
+            reason(text),
+            "bad_json",
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    assert_eq!(reason(b"sa=10.0.0.1 pn=rclone.exe"), "no_fields");
 }
