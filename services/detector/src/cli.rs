@@ -173,7 +173,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::secret::redact(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -295,6 +295,16 @@ fn config_check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     ];
     let args = run_args_from(argv)?;
     crate::kafka::stream::check(&args)?;
+    // librdkafka checks property names and values when a client is made;
+    // making one does not connect.
+    let consumer = args.client.consumer_config(|_| {})?;
+    let _: rdkafka::consumer::BaseConsumer = consumer
+        .create()
+        .context("the consumer properties (`kafka.properties`, `kafka.consumer_properties`)")?;
+    let producer = args.client.producer_config(|_| {})?;
+    let _: rdkafka::producer::BaseProducer = producer
+        .create()
+        .context("the producer properties (`kafka.properties`, `kafka.producer_properties`)")?;
     let config = args.engine.engine_config(
         args.update_interval_secs * 1000,
         args.idle_timeout_secs * 1000,

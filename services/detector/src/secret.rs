@@ -19,7 +19,9 @@ pub const MASK: &str = "***";
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        remember(&value);
+        Secret(value)
     }
 
     /// The value itself, for the Kafka client configuration only.
@@ -80,5 +82,50 @@ mod tests {
         let shown = format!("{settings:?}");
         assert!(shown.contains("alice"));
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
+    }
+}
+
+/// Secret values this process was given, so that text from elsewhere (a
+/// librdkafka error quoting a property back) can be cleaned before it is
+/// printed.
+static KNOWN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Remembers a secret value for [`redact`]. Values shorter than four
+/// characters are not remembered: masking them would garble ordinary text.
+pub fn remember(value: &str) {
+    if value.len() < 4 {
+        return;
+    }
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| k == value) {
+        known.push(value.to_owned());
+    }
+}
+
+/// `text` with every remembered secret value replaced by [`MASK`].
+pub fn redact(text: &str) -> String {
+    let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_owned();
+    for secret in known.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), MASK);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn remembered_values_are_masked_in_any_text() {
+        remember("tok3n-value");
+        remember("ab");
+        let text = "config error: sasl.oauthbearer.client.secret tok3n-value (ab)";
+        assert_eq!(
+            redact(text),
+            "config error: sasl.oauthbearer.client.secret *** (ab)"
+        );
     }
 }

@@ -57,6 +57,9 @@ fn parse_property(text: &str) -> Result<(String, String), String> {
     if key.trim().is_empty() {
         return Err("a property has an empty key".to_owned());
     }
+    if is_secret(key) {
+        crate::secret::remember(value);
+    }
     Ok((key.trim().to_owned(), value.to_owned()))
 }
 

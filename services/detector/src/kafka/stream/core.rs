@@ -36,6 +36,9 @@ pub struct Topology {
     /// topic, whose partitions then carry the state.
     pub repartition: Option<String>,
     pub repartition_by: String,
+    /// Partitions of the input and (when re-keying) repartition topics: all
+    /// that the group reads.
+    pub read_partitions: usize,
 }
 
 impl Topology {

@@ -309,6 +309,12 @@ async fn prepare_topics(args: &RunArgs) -> anyhow::Result<Topology> {
         alerts: args.topics.alerts_topic.clone(),
         dlq: args.topics.dlq_topic.clone(),
         late: args.topics.late_topic.clone(),
+        read_partitions: (input_partitions
+            + if repartition.is_some() {
+                state_partitions
+            } else {
+                0
+            }) as usize,
         changelog,
         repartition,
         repartition_by: args.repartition_by.clone().unwrap_or_default(),
@@ -395,6 +401,10 @@ fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
 /// State of a bounded run: which partitions are read to their end.
 struct Bounded {
     idle: Duration,
+    /// Partitions the group reads; a bounded run ends only once it holds
+    /// them all (members that died keep theirs until their session ends).
+    expected: usize,
+    waiting_logged: bool,
     at_end: HashSet<(String, i32)>,
     last_message: Instant,
 }
@@ -439,6 +449,8 @@ impl Shell {
             shutdown_timeout: Duration::from_millis(args.shutdown_timeout_ms),
             bounded: args.exit_when_idle_ms.map(|ms| Bounded {
                 idle: Duration::from_millis(ms),
+                expected: topology.read_partitions,
+                waiting_logged: false,
                 at_end: HashSet::new(),
                 last_message: Instant::now(),
             }),
@@ -529,18 +541,30 @@ impl Shell {
         Ok(self.input_drained())
     }
 
-    fn input_drained(&self) -> bool {
-        let Some(bounded) = &self.bounded else {
+    fn input_drained(&mut self) -> bool {
+        let Some(bounded) = &mut self.bounded else {
             return false;
         };
         let assigned = match self.consumer.assignment() {
             Ok(list) => partitions(&list),
             Err(_) => return false,
         };
-        !assigned.is_empty()
+        let drained = !assigned.is_empty()
             && lock(&self.core).is_ready()
             && assigned.iter().all(|p| bounded.at_end.contains(p))
-            && bounded.last_message.elapsed() >= bounded.idle
+            && bounded.last_message.elapsed() >= bounded.idle;
+        if drained && assigned.len() < bounded.expected {
+            if !bounded.waiting_logged {
+                bounded.waiting_logged = true;
+                warn!(
+                    assigned = assigned.len(),
+                    expected = bounded.expected,
+                    "bounded run: what is assigned is read, but other members (perhaps crashed ones, until their session times out) hold the other partitions; waiting for them"
+                );
+            }
+            return false;
+        }
+        drained
     }
 
     /// End of a bounded run: every window closes and its final is sent.
