@@ -234,7 +234,7 @@ fn configurable(argv: &[OsString]) -> Option<usize> {
         .position(|a| !a.to_string_lossy().starts_with('-'))?
         + 1;
     match argv[first].to_str()? {
-        "run" => Some(first + 1),
+        "run" | "topics" | "replay" | "alerts" => Some(first + 1),
         "config" if argv.get(first + 1).is_some_and(|a| a == "show") => Some(first + 2),
         _ => None,
     }
@@ -250,8 +250,9 @@ pub fn run_command() -> clap::Command {
         .unwrap_or_else(|| clap::Command::new("run"))
 }
 
-/// Applies the `--config` file of `run` and `config show` to `argv`;
-/// returns the flags it set.
+/// Applies the `--config` file to `argv` of a command that takes one;
+/// returns the flags it set. The file is checked against `run`, which has
+/// every setting; other commands take the settings they have.
 fn apply_config_file(argv: &mut Vec<OsString>) -> anyhow::Result<Vec<String>> {
     let Some(at) = configurable(argv) else {
         return Ok(Vec::new());
@@ -261,8 +262,21 @@ fn apply_config_file(argv: &mut Vec<OsString>) -> anyhow::Result<Vec<String>> {
     };
     let run = run_command();
     let file = ConfigFile::load(&path, &run)?;
+    let mut root = Cli::command();
+    root.build();
+    let names: Vec<String> = argv[1..at]
+        .iter()
+        .filter(|a| !a.to_string_lossy().starts_with('-'))
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut target = &root;
+    for name in &names {
+        if let Some(sub) = target.find_subcommand(name) {
+            target = sub;
+        }
+    }
     let mut tail = argv.split_off(at);
-    let applied = file.apply(&run, &mut tail);
+    let applied = file.apply(target, &mut tail);
     argv.extend(tail);
     Ok(applied)
 }

@@ -21,6 +21,12 @@ use std::fmt;
 /// to pass through. Its `Debug` masks secret properties.
 #[derive(Clone, Args)]
 pub struct ClientArgs {
+    /// TOML configuration file: one table per section of this help, one
+    /// key per flag with `_` for `-`; a command takes the settings it has.
+    /// Flags and environment variables win over it. See `nvm-detector
+    /// config show`.
+    #[arg(long, env = crate::config::CONFIG_ENV, value_name = "FILE", help_heading = "Configuration file")]
+    pub config: Option<std::path::PathBuf>,
     /// Bootstrap servers of the Kafka cluster.
     #[arg(long, env = "KAFKA_BOOTSTRAP", default_value = "127.0.0.1:9092")]
     pub bootstrap_servers: String,
@@ -76,6 +82,7 @@ impl ClientArgs {
     /// Plaintext settings for `bootstrap_servers` with nothing passed through.
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
         ClientArgs {
+            config: None,
             bootstrap_servers: bootstrap_servers.into(),
             security: SecurityArgs::default(),
             properties: Vec::new(),

@@ -47,11 +47,6 @@ use tracing::{error, info, warn};
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Stream")]
 pub struct RunArgs {
-    /// TOML configuration file: one table per section of this help, one
-    /// key per flag with `_` for `-`. Flags and environment variables win
-    /// over it. See `nvm-detector config show`.
-    #[arg(long, env = crate::config::CONFIG_ENV, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
     /// Consumer group; instances with the same group share the partitions.
     /// Also names the internal topics (`<group>.changelog`, `<group>.repartition`).
     #[arg(long, env = "NVM_GROUP_ID", default_value = "nvm-detector")]
