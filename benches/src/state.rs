@@ -1,0 +1,207 @@
+//! Window state: memory per open group, measured in-process with the
+//! counting allocator, and the time `nvm-detector run` takes to restore
+//! groups from its changelog after a restart.
+
+use crate::alloc::Counting;
+use crate::detector::{stop_child, Detector, RunTopics};
+use crate::kafka::{check_delivered, record, send, Kafka};
+use crate::latency::probe_line;
+use crate::sys;
+use anyhow::{bail, Context as _};
+use nvm_detector::alert::Alert;
+use nvm_detector::engine::{EngineConfig, PartitionEngine};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::Producer;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// 2026-07-14T09:00:00Z: every group of a measurement in one window.
+const WINDOW_START_MS: i64 = 1_784_019_600_000;
+
+/// Memory held per open group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupMemory {
+    pub groups: u64,
+    pub open_groups: usize,
+    /// Heap the engine holds per group, by the counting allocator.
+    pub heap_bytes_per_group: f64,
+    /// Resident memory growth per group.
+    pub rss_bytes_per_group: Option<f64>,
+}
+
+/// Opens `groups` groups (one rclone record each, each from its own host,
+/// all in one window) in one engine, drains its changelog bookkeeping as
+/// the shell does at each commit, and divides the memory it then holds.
+pub fn group_memory(config: &EngineConfig, groups: u64) -> GroupMemory {
+    let lines: Vec<Vec<u8>> = (0..groups)
+        .map(|i| probe_line(i, WINDOW_START_MS + (i % 3_000_000) as i64))
+        .collect();
+    let rss_before = sys::rss_bytes();
+    let counting = Counting::start();
+    let mut engine = PartitionEngine::new(config.clone());
+    let mut alerts: Vec<Alert> = Vec::with_capacity(4);
+    let now_ms = WINDOW_START_MS;
+    for line in &lines {
+        engine.on_message(line, now_ms, &mut alerts);
+        alerts.clear();
+    }
+    drop(engine.drain_changes());
+    let counted = counting.stop();
+    let rss_after = sys::rss_bytes();
+    let open_groups = engine.state().open_groups();
+    let per_group = |bytes: f64| bytes / groups.max(1) as f64;
+    GroupMemory {
+        groups,
+        open_groups,
+        heap_bytes_per_group: per_group(counted.live_bytes as f64),
+        rss_bytes_per_group: match (rss_before, rss_after) {
+            (Some(b), Some(a)) => Some(per_group(a.saturating_sub(b) as f64)),
+            _ => None,
+        },
+    }
+}
+
+/// A restore of `groups` groups after a restart.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreRun {
+    pub groups: u64,
+    /// Restored groups, as the detector logs them.
+    pub restored_groups: u64,
+    /// Changelog records the detector read to restore them.
+    pub changelog_records: u64,
+    /// The detector's own restore time (`state restored`, `elapsed_ms`).
+    pub restore_secs: f64,
+    /// From spawning the restarted detector to its `state restored`.
+    pub startup_secs: f64,
+}
+
+/// Fills a detector's state with `groups` open groups, stops it, starts it
+/// again, and times the restore.
+///
+/// # Errors
+/// Kafka failures, or a detector that does not build or restore its state.
+pub fn restore(
+    detector: &Detector,
+    topics: &RunTopics,
+    group: &str,
+    groups: u64,
+    logs: &Path,
+) -> anyhow::Result<RestoreRun> {
+    let kafka = &detector.kafka;
+    let producer = kafka.producer(20)?;
+    for i in 0..groups {
+        let line = probe_line(i, WINDOW_START_MS + (i % 3_000_000) as i64);
+        let key = crate::latency::probe_src(i);
+        let probe = record(&topics.input).key(key.as_bytes()).payload(&line);
+        send(&producer, probe)?;
+    }
+    producer
+        .flush(Duration::from_secs(120))
+        .context("flushing the state records")?;
+    check_delivered(&producer)?;
+
+    // First life: take every record in, commit, stop.
+    let mut first = detector.start(topics, group, None, &logs.join("fill.log"))?;
+    let filled = wait_committed(kafka, &topics.input, group, Duration::from_secs(1800));
+    stop_child(&mut first);
+    filled?;
+
+    // Second life: restore.
+    let log = logs.join("restore.log");
+    let started = Instant::now();
+    let mut second = detector.start(topics, group, None, &log)?;
+    let restored = wait_restored(&log, Duration::from_secs(1800));
+    let startup_secs = started.elapsed().as_secs_f64();
+    stop_child(&mut second);
+    let restored = restored?;
+    Ok(RestoreRun {
+        groups,
+        restored_groups: restored.groups,
+        changelog_records: restored.records,
+        restore_secs: restored.elapsed_ms as f64 / 1000.0,
+        startup_secs,
+    })
+}
+
+/// Waits until `group` has committed every offset of `topic`.
+fn wait_committed(
+    kafka: &Kafka,
+    topic: &str,
+    group: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let mut config = kafka.config();
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false");
+    let consumer: BaseConsumer = config.create()?;
+    let partitions = kafka.partitions(topic)?;
+    let mut ends = Vec::new();
+    for p in &partitions {
+        ends.push(
+            consumer
+                .fetch_watermarks(topic, *p, Duration::from_secs(10))?
+                .1,
+        );
+    }
+    let mut list = TopicPartitionList::new();
+    for p in &partitions {
+        list.add_partition_offset(topic, *p, Offset::Invalid)?;
+    }
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        let committed = consumer.committed_offsets(list.clone(), Duration::from_secs(10))?;
+        let done = partitions.iter().zip(&ends).all(|(p, end)| {
+            matches!(
+                committed.find_partition(topic, *p).map(|e| e.offset()),
+                Some(Offset::Offset(o)) if o >= *end
+            )
+        });
+        if done {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("group {group} did not commit {topic} to its end in time")
+}
+
+/// What the detector's `state restored` log lines report, summed.
+struct Restored {
+    groups: u64,
+    records: u64,
+    elapsed_ms: u64,
+}
+
+/// Waits for the detector's `state restored` log lines.
+fn wait_restored(log: &Path, timeout: Duration) -> anyhow::Result<Restored> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let restores: Vec<serde_json::Value> = text
+            .lines()
+            .filter(|l| l.contains("state restored"))
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if !restores.is_empty() {
+            let sum = |name: &str| -> u64 {
+                restores
+                    .iter()
+                    .map(|v| v["fields"][name].as_u64().unwrap_or(0))
+                    .sum()
+            };
+            return Ok(Restored {
+                groups: sum("groups"),
+                records: sum("records"),
+                elapsed_ms: sum("elapsed_ms"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!(
+        "no `state restored` in {} within {} s",
+        log.display(),
+        timeout.as_secs()
+    )
+}
