@@ -64,6 +64,16 @@ pub fn generate(dir: &Path, spec: &Spec) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Generates a corpus in memory, for micro-benchmarks and tests.
+///
+/// # Errors
+/// Invalid settings.
+pub fn in_memory(spec: &Spec) -> anyhow::Result<Corpus> {
+    let mut data = Vec::with_capacity(spec.records as usize * 1200);
+    nvm_gen::write_all(&spec.config(), &mut data).context("generating a corpus")?;
+    Ok(Corpus::from_bytes(data))
+}
+
 /// Lines held in one buffer.
 pub struct Corpus {
     data: Vec<u8>,
