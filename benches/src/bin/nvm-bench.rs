@@ -55,6 +55,10 @@ enum Command {
         corpus: PathBuf,
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
+        /// Skips the second, allocation-counting pass (for profiling the
+        /// timed pass alone).
+        #[arg(long)]
+        no_allocation_count: bool,
     },
     /// A plain consumer reading a topic; prints JSON.
     Consume {
@@ -124,10 +128,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", results.table());
             println!("results written to {}", path.display());
         }
-        Command::Engine { corpus, rules } => {
+        Command::Engine {
+            corpus,
+            rules,
+            no_allocation_count,
+        } => {
             let config = offline::stream_config(&rules)?;
             let corpus = Corpus::load(&corpus)?;
-            print_json(&offline::run(&config, &corpus, true))?;
+            print_json(&offline::run(&config, &corpus, !no_allocation_count))?;
         }
         Command::Consume {
             topic,
