@@ -2,14 +2,16 @@
 # The benchmark suite: nvm-detector against the raw Kafka client and a Kafka
 # Streams peer of the same rule, on one broker, data set and machine.
 #
-#   ops/bench.sh [--smoke] [--runs N] [--records N] [--restore-groups N]... [--results-dir DIR]
+#   ops/bench.sh [--smoke] [--runs N] [--engine-records N] [--topic-records N]
+#                [--restore-groups N]... [--results-dir DIR]
 #
 # Builds nvm-detector and nvm-bench (release) and the Kafka Streams peer
 # (Maven), then runs `nvm-bench suite`, which prints a table of medians and
 # ratios and writes DIR/<date>.json and DIR/latest.json (default
 # benches/results). --smoke runs tiny sizes once (a few minutes) and writes
 # to target/nvm-benches/results instead. Without Maven the peer is reported
-# as not measured. The full suite takes about 20 minutes on 2 cores.
+# as not measured. The default sizes take 25 to 30 minutes on 2 cores, most
+# of it the detector's end-to-end and latency runs.
 #
 # With KAFKA_BOOTSTRAP set, that cluster is used as is. Otherwise the local
 # broker from ops/kafka.sh is started, and stopped again afterwards unless it
@@ -23,7 +25,7 @@ PEER_POM="$REPO_ROOT/benches/streams-peer/pom.xml"
 
 case "${1:-}" in
   -h|--help)
-    sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 0
     ;;
 esac

@@ -38,6 +38,15 @@ impl RunTopics {
     }
 }
 
+/// How one `run` is configured beyond its topics and group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode<'a> {
+    /// `--delivery`; the build's default when `None`.
+    pub delivery: Option<&'a str>,
+    /// `--commit-interval-ms`; the default (100) when `None`.
+    pub commit_interval_ms: Option<u64>,
+}
+
 /// A bounded run's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunOutcome {
@@ -45,6 +54,10 @@ pub struct RunOutcome {
     /// a bounded run: startup, group join, processing, final commit.
     pub secs: f64,
     pub wall_secs: f64,
+    /// From its `partitions assigned` to its `input drained` log lines,
+    /// minus the idle wait: processing alone, as the plain consumer's
+    /// first-to-last record.
+    pub steady_secs: Option<f64>,
     /// Records the detector says it processed (its shutdown totals).
     pub records: Option<u64>,
 }
@@ -108,7 +121,7 @@ impl Detector {
         Ok(started.elapsed().as_secs_f64())
     }
 
-    fn run_command(&self, topics: &RunTopics, group: &str, delivery: Option<&str>) -> Command {
+    fn run_command(&self, topics: &RunTopics, group: &str, mode: Mode<'_>) -> Command {
         let mut command = self.command();
         command
             .arg("run")
@@ -119,8 +132,11 @@ impl Detector {
             .args(["--dlq-topic", &topics.dlq])
             .args(["--late-topic", &topics.late])
             .args(["--group-id", group]);
-        if let Some(mode) = delivery {
-            command.args(["--delivery", mode]);
+        if let Some(delivery) = mode.delivery {
+            command.args(["--delivery", delivery]);
+        }
+        if let Some(ms) = mode.commit_interval_ms {
+            command.args(["--commit-interval-ms", &ms.to_string()]);
         }
         command
     }
@@ -133,7 +149,7 @@ impl Detector {
         &self,
         topics: &RunTopics,
         group: &str,
-        delivery: Option<&str>,
+        mode: Mode<'_>,
         log: &Path,
         timeout: Duration,
     ) -> anyhow::Result<RunOutcome> {
@@ -141,7 +157,7 @@ impl Detector {
         let log_file = std::fs::File::create(log)?;
         let started = Instant::now();
         let mut child = self
-            .run_command(topics, group, delivery)
+            .run_command(topics, group, mode)
             .args(["--exit-when-idle-ms", &idle_ms.to_string()])
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -153,27 +169,37 @@ impl Detector {
             bail!("nvm-detector run failed ({status}); log: {}", log.display());
         }
         let text = std::fs::read_to_string(log).unwrap_or_default();
+        let idle_secs = idle_ms as f64 / 1000.0;
+        let steady_secs = match (
+            log_time(&text, "partitions assigned"),
+            log_time(&text, "input drained; closing all windows"),
+        ) {
+            (Some(from), Some(to)) => Some((to - from).as_secs_f64() - idle_secs),
+            _ => None,
+        };
         Ok(RunOutcome {
-            secs: wall - idle_ms as f64 / 1000.0,
+            secs: wall - idle_secs,
             wall_secs: wall,
+            steady_secs,
             records: shutdown_records(&text),
         })
     }
 
-    /// Starts an unbounded run and waits until it has partitions.
+    /// Starts an unbounded run and waits until its partitions are assigned
+    /// and their state restored.
     ///
     /// # Errors
-    /// A run that does not start or gets no partitions within 60 s.
+    /// A run that exits early or is not ready within 60 s.
     pub fn start(
         &self,
         topics: &RunTopics,
         group: &str,
-        delivery: Option<&str>,
+        mode: Mode<'_>,
         log: &Path,
     ) -> anyhow::Result<Child> {
         let log_file = std::fs::File::create(log)?;
         let mut child = self
-            .run_command(topics, group, delivery)
+            .run_command(topics, group, mode)
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
@@ -187,14 +213,14 @@ impl Detector {
                 );
             }
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            if text.contains("partitions assigned") {
+            if text.contains("state restored") {
                 return Ok(child);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         stop_child(&mut child);
         bail!(
-            "nvm-detector run got no partitions in 60 s; log: {}",
+            "nvm-detector run was not ready in 60 s; log: {}",
             log.display()
         )
     }
@@ -295,6 +321,16 @@ pub fn flag_values(help: &str, flag: &str) -> Vec<String> {
         .collect()
 }
 
+/// The time of the first JSON log line whose message is `message`.
+pub fn log_time(log: &str, message: &str) -> Option<std::time::Duration> {
+    let needle = format!("\"message\":\"{message}\"");
+    let line = log.lines().find(|l| l.contains(&needle))?;
+    let doc: serde_json::Value = serde_json::from_str(line).ok()?;
+    let time = chrono::DateTime::parse_from_rfc3339(doc["timestamp"].as_str()?).ok()?;
+    let micros = u64::try_from(time.timestamp_micros()).ok()?;
+    Some(std::time::Duration::from_micros(micros))
+}
+
 /// `records` from the totals of the detector's last log line that has them.
 pub fn shutdown_records(log: &str) -> Option<u64> {
     log.lines()
@@ -332,6 +368,19 @@ mod tests {
     #[test]
     fn a_missing_flag_has_no_values() {
         assert!(flag_values("      --group-id <G>\n", "--delivery").is_empty());
+    }
+
+    #[test]
+    fn reads_the_time_of_a_log_message() {
+        let log = concat!(
+            r#"{"timestamp":"2026-12-04T16:24:39.667355Z","level":"INFO","fields":{"message":"partitions assigned"}}"#,
+            "\n",
+            r#"{"timestamp":"2026-12-04T16:25:25.120407Z","level":"INFO","fields":{"message":"input drained; closing all windows"}}"#,
+        );
+        let from = log_time(log, "partitions assigned").unwrap();
+        let to = log_time(log, "input drained; closing all windows").unwrap();
+        assert_eq!((to - from).as_micros(), 45_453_052);
+        assert_eq!(log_time(log, "shutdown complete"), None);
     }
 
     #[test]

@@ -49,12 +49,22 @@ pub struct PeerRun {
     /// From spawning the JVM to its exit (after it processed every record
     /// and closed, committing): startup, rebalance, processing, close.
     pub secs: f64,
-    /// What the peer measured itself, from its `main`: all records through
-    /// the filter, and closed.
+    /// What the peer measured itself, from its `main`: first RUNNING (tasks
+    /// assigned), all records through the filter, and closed.
+    pub running_secs: f64,
     pub done_secs: f64,
     pub closed_secs: f64,
     pub records: u64,
     pub invalid: u64,
+}
+
+impl PeerRun {
+    /// From RUNNING to the last record through: processing alone, as the
+    /// plain consumer's first-to-last record.
+    pub fn steady_secs(&self) -> Option<f64> {
+        (self.running_secs > 0.0 && self.done_secs > self.running_secs)
+            .then_some(self.done_secs - self.running_secs)
+    }
 }
 
 /// The peer's JSON line on stdout.
@@ -63,6 +73,7 @@ struct Reported {
     records: u64,
     invalid: u64,
     done: bool,
+    running_s: f64,
     done_s: f64,
     closed_s: f64,
 }
@@ -127,6 +138,7 @@ impl Peer {
         }
         Ok(PeerRun {
             secs,
+            running_secs: reported.running_s,
             done_secs: reported.done_s,
             closed_secs: reported.closed_s,
             records: reported.records,

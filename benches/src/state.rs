@@ -1,18 +1,18 @@
 //! Window state: memory per open group, measured in-process with the
 //! counting allocator, and the time `nvm-detector run` takes to restore
-//! groups from its changelog after a restart.
+//! open groups from its changelog when it starts.
 
 use crate::alloc::Counting;
-use crate::detector::{stop_child, Detector, RunTopics};
+use crate::detector::{stop_child, Detector, Mode, RunTopics};
 use crate::kafka::{check_delivered, record, send, Kafka};
-use crate::latency::probe_line;
+use crate::latency::{probe_line, probe_src};
 use crate::sys;
 use anyhow::{bail, Context as _};
 use nvm_detector::alert::Alert;
 use nvm_detector::engine::{EngineConfig, PartitionEngine};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use nvm_detector::window::changelog;
+use nvm_detector::window::{Change, GroupId, GroupState, Meta};
 use rdkafka::producer::Producer;
-use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -77,41 +77,43 @@ pub struct RestoreRun {
     pub startup_secs: f64,
 }
 
-/// Fills a detector's state with `groups` open groups, stops it, starts it
-/// again, and times the restore.
+/// Gives a detector a changelog of `groups` open groups, starts it, and
+/// times the restore.
+///
+/// The changelog is written directly, with the detector's own codec and
+/// the state its engine builds for an rclone record: the same bytes it
+/// would write after taking one such record per group, without making it
+/// process (and alert on) a million records first.
 ///
 /// # Errors
-/// Kafka failures, or a detector that does not build or restore its state.
+/// Kafka failures, or a detector that does not restore its state.
 pub fn restore(
     detector: &Detector,
+    config: &EngineConfig,
     topics: &RunTopics,
     group: &str,
     groups: u64,
     logs: &Path,
 ) -> anyhow::Result<RestoreRun> {
     let kafka = &detector.kafka;
-    let producer = kafka.producer(20)?;
-    for i in 0..groups {
-        let line = probe_line(i, WINDOW_START_MS + (i % 3_000_000) as i64);
-        let key = crate::latency::probe_src(i);
-        let probe = record(&topics.input).key(key.as_bytes()).payload(&line);
-        send(&producer, probe)?;
-    }
-    producer
-        .flush(Duration::from_secs(120))
-        .context("flushing the state records")?;
-    check_delivered(&producer)?;
+    let partitions = kafka.partitions(&topics.input)?.len() as i32;
 
-    // First life: take every record in, commit, stop.
-    let mut first = detector.start(topics, group, None, &logs.join("fill.log"))?;
-    let filled = wait_committed(kafka, &topics.input, group, Duration::from_secs(1800));
+    // First life: the detector creates its topics, the changelog among them.
+    let mode = Mode::default();
+    let mut first = detector.start(topics, group, mode, &logs.join("create.log"))?;
     stop_child(&mut first);
-    filled?;
+    write_changelog(
+        kafka,
+        config,
+        &format!("{group}.changelog"),
+        partitions,
+        groups,
+    )?;
 
     // Second life: restore.
     let log = logs.join("restore.log");
     let started = Instant::now();
-    let mut second = detector.start(topics, group, None, &log)?;
+    let mut second = detector.start(topics, group, mode, &log)?;
     let restored = wait_restored(&log, Duration::from_secs(1800));
     let startup_secs = started.elapsed().as_secs_f64();
     stop_child(&mut second);
@@ -125,46 +127,72 @@ pub fn restore(
     })
 }
 
-/// Waits until `group` has committed every offset of `topic`.
-fn wait_committed(
+/// Writes `groups` open groups, spread over the partitions, and each
+/// partition's meta record, as the detector's changelog holds them.
+fn write_changelog(
     kafka: &Kafka,
+    config: &EngineConfig,
     topic: &str,
-    group: &str,
-    timeout: Duration,
+    partitions: i32,
+    groups: u64,
 ) -> anyhow::Result<()> {
-    let mut config = kafka.config();
-    config
-        .set("group.id", group)
-        .set("enable.auto.commit", "false");
-    let consumer: BaseConsumer = config.create()?;
-    let partitions = kafka.partitions(topic)?;
-    let mut ends = Vec::new();
-    for p in &partitions {
-        ends.push(
-            consumer
-                .fetch_watermarks(topic, *p, Duration::from_secs(10))?
-                .1,
-        );
-    }
-    let mut list = TopicPartitionList::new();
-    for p in &partitions {
-        list.add_partition_offset(topic, *p, Offset::Invalid)?;
-    }
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        let committed = consumer.committed_offsets(list.clone(), Duration::from_secs(10))?;
-        let done = partitions.iter().zip(&ends).all(|(p, end)| {
-            matches!(
-                committed.find_partition(topic, *p).map(|e| e.offset()),
-                Some(Offset::Offset(o)) if o >= *end
-            )
-        });
-        if done {
-            return Ok(());
+    let (group, state, meta) = template(config)?;
+    let src = config.rules.rules()[0]
+        .plan
+        .stats
+        .by
+        .iter()
+        .position(|f| f == "src")
+        .context("the rule does not group by src")?;
+    let producer = kafka.producer(20)?;
+    for i in 0..groups {
+        let mut id = group.clone();
+        id.key[src] = probe_src(i);
+        let (key, value) = changelog::encode(&Change::Group(id, Some(state.clone())));
+        let partition = (i % partitions as u64) as i32;
+        let mut out = record(topic).partition(partition).key(&key);
+        if let Some(value) = &value {
+            out = out.payload(value);
         }
-        std::thread::sleep(Duration::from_millis(200));
+        send(&producer, out)?;
     }
-    bail!("group {group} did not commit {topic} to its end in time")
+    let (key, value) = changelog::encode(&Change::Meta(meta));
+    for partition in 0..partitions {
+        let mut out = record(topic).partition(partition).key(&key);
+        if let Some(value) = &value {
+            out = out.payload(value);
+        }
+        send(&producer, out)?;
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .context("flushing the changelog")?;
+    check_delivered(&producer)
+}
+
+/// The group, state and meta changes the engine records for one rclone
+/// record.
+fn template(config: &EngineConfig) -> anyhow::Result<(GroupId, GroupState, Meta)> {
+    let mut engine = PartitionEngine::new(config.clone());
+    let mut alerts: Vec<Alert> = Vec::new();
+    engine.on_message(
+        &probe_line(0, WINDOW_START_MS),
+        WINDOW_START_MS,
+        &mut alerts,
+    );
+    let mut group = None;
+    let mut meta = None;
+    for change in engine.drain_changes() {
+        match change {
+            Change::Group(id, Some(state)) => group = Some((id, state)),
+            Change::Meta(m) => meta = Some(m),
+            Change::Group(_, None) => {}
+        }
+    }
+    match (group, meta) {
+        (Some((id, state)), Some(meta)) => Ok((id, state, meta)),
+        _ => bail!("the rclone record opened no group"),
+    }
 }
 
 /// What the detector's `state restored` log lines report, summed.

@@ -30,10 +30,14 @@ enum Command {
         /// Runs of each measurement (default 3; 1 with --smoke).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=25))]
         runs: Option<u64>,
-        /// Records of the engine corpora and of the Kafka topic (default
-        /// 1,000,000; 20,000 with --smoke).
+        /// Records of each engine corpus (default 1,000,000; 20,000 with
+        /// --smoke).
         #[arg(long)]
-        records: Option<u64>,
+        engine_records: Option<u64>,
+        /// Records of the topic the Kafka throughput runs read (default
+        /// 300,000; 20,000 with --smoke).
+        #[arg(long)]
+        topic_records: Option<u64>,
         /// Open groups whose restore is timed; repeatable (default 100,000
         /// and 1,000,000; 2,000 with --smoke).
         #[arg(long = "restore-groups")]
@@ -92,7 +96,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suite {
             smoke,
             runs,
-            records,
+            engine_records,
+            topic_records,
             restore_groups,
             repo,
             bin_dir,
@@ -104,8 +109,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 Sizes::full(runs.unwrap_or(3))
             };
-            if let Some(records) = records {
+            if let Some(records) = engine_records {
                 sizes.engine_records = records;
+            }
+            if let Some(records) = topic_records {
                 sizes.topic_records = records;
             }
             if !restore_groups.is_empty() {

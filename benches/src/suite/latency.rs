@@ -3,7 +3,7 @@
 
 use super::{progress, Collected, Suite, P99_TARGET_MS};
 use crate::corpus::Corpus;
-use crate::detector::{stop_child, RunTopics};
+use crate::detector::{stop_child, Mode, RunTopics};
 use crate::latency::{self, LatencyRun, Load};
 use crate::report::{human, Better, Measurement};
 use std::path::Path;
@@ -51,7 +51,11 @@ impl Suite<'_> {
             (&topics.late, 1),
         ])?;
         let log = self.logs.join(format!("latency-{mode}-{k}.log"));
-        let mut child = self.detector.start(&topics, &prefix, delivery, &log)?;
+        let mode = Mode {
+            delivery,
+            commit_interval_ms: None,
+        };
+        let mut child = self.detector.start(&topics, &prefix, mode, &log)?;
         let settings = &self.sizes.latency;
         let run = latency::run(&self.kafka, &topics.input, &topics.alerts, load, settings);
         stop_child(&mut child);

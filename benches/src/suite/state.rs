@@ -65,7 +65,8 @@ impl Suite<'_> {
     fn restore(&self, n: u64, c: &mut Collected) -> anyhow::Result<()> {
         let mut secs = Vec::new();
         let mut startup = Vec::new();
-        let runs = self.sizes.restore_runs.max(1);
+        let runs = self.sizes.runs;
+        let config = crate::offline::stream_config(&self.detector.rules)?;
         for k in 1..=runs {
             let prefix = self.name(&format!("restore{n}-{k}"));
             let topics = RunTopics::named(&format!("{prefix}.flows"), &prefix);
@@ -73,7 +74,7 @@ impl Suite<'_> {
                 .create_topics(&[(&topics.input, self.sizes.input_partitions)])?;
             let dir = self.logs.join(format!("restore{n}-{k}"));
             std::fs::create_dir_all(&dir)?;
-            let run = state::restore(&self.detector, &topics, &prefix, n, &dir)?;
+            let run = state::restore(&self.detector, &config, &topics, &prefix, n, &dir)?;
             if run.restored_groups != n {
                 bail!(
                     "restored {} of {n} groups; logs in {}",
@@ -100,7 +101,8 @@ impl Suite<'_> {
                 secs,
             )
             .note(format!(
-                "the detector's own `state restored` elapsed_ms, exactly-once, {} partitions",
+                "the detector's own `state restored` elapsed_ms over {} partitions; \
+                 changelog written with its codec, one record per group",
                 self.sizes.input_partitions
             )),
         );
