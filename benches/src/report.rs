@@ -237,7 +237,7 @@ impl Results {
                 .map(|r| {
                     [
                         r.name.clone(),
-                        format!("{:.2}x", r.value),
+                        format!("{}x", ratio_text(r.value)),
                         format!("{} / {}", r.numerator, r.denominator),
                         target_text(r.target.as_ref(), "x"),
                         r.note.clone().unwrap_or_default(),
@@ -265,6 +265,18 @@ impl Results {
 }
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// A ratio with two significant digits at least: `2.41`, `0.066`.
+fn ratio_text(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    if x.abs() >= 0.1 || x == 0.0 {
+        return format!("{x:.2}");
+    }
+    let decimals = (-x.abs().log10()).ceil() as usize + 1;
+    format!("{x:.decimals$}")
+}
 
 fn target_text(target: Option<&Target>, unit: &str) -> String {
     match target {
@@ -357,6 +369,14 @@ mod tests {
         assert_eq!(human(12.345), "12.3");
         assert_eq!(human(0.5), "0.50");
         assert_eq!(human(f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn small_ratios_keep_two_significant_digits() {
+        assert_eq!(ratio_text(2.414), "2.41");
+        assert_eq!(ratio_text(0.0066), "0.0066");
+        assert_eq!(ratio_text(0.034), "0.034");
+        assert_eq!(ratio_text(f64::NAN), "n/a");
     }
 
     #[test]
