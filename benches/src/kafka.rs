@@ -283,6 +283,34 @@ impl Kafka {
         Ok(total)
     }
 
+    /// Records of `topic` that consumer group `group` has not committed.
+    ///
+    /// # Errors
+    /// Offsets that cannot be read.
+    pub fn committed_lag(&self, topic: &str, group: &str) -> anyhow::Result<u64> {
+        let mut config = self.config();
+        config
+            .set("group.id", group)
+            .set("enable.auto.commit", "false");
+        let consumer: BaseConsumer = config.create()?;
+        let mut list = TopicPartitionList::new();
+        let partitions = self.partitions(topic)?;
+        for p in &partitions {
+            list.add_partition_offset(topic, *p, Offset::Invalid)?;
+        }
+        let committed = consumer.committed_offsets(list, Duration::from_secs(10))?;
+        let mut lag = 0;
+        for p in partitions {
+            let (low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+            let at = match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => o,
+                _ => low,
+            };
+            lag += (high - at).max(0) as u64;
+        }
+        Ok(lag)
+    }
+
     /// A producer configured like `nvm-detector replay`'s (idempotent, lz4),
     /// lingering `linger_ms`.
     ///

@@ -34,11 +34,20 @@ pub struct Settings {
     pub probe_every: u64,
 }
 
-/// What one latency run saw.
+/// How long to wait for the alerts of the last probes once the load ends.
+pub const STRAGGLERS_SECS: u64 = 15;
+
+/// What one latency run saw. Percentiles are of the probes seen: when some
+/// were not, they are lower bounds.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyRun {
     pub probes_sent: u64,
     pub probes_seen: u64,
+    /// Input records the detector had not committed when the load ended.
+    pub lag_at_end: Option<u64>,
+    /// Input records per second the detector committed during the load:
+    /// what it kept up with.
+    pub processed_rate: Option<f64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
@@ -198,11 +207,12 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// A load too small for the settings, or a Kafka failure.
 pub fn run(
     kafka: &Kafka,
-    input: &str,
-    alerts: &str,
+    topics: (&str, &str),
+    group: &str,
     load: &Load,
     settings: &Settings,
 ) -> anyhow::Result<LatencyRun> {
+    let (input, alerts) = topics;
     let total = settings.rate * (settings.warmup_secs + settings.measure_secs);
     if (load.len() as u64) < total {
         bail!("the load has {} records; {} are needed", load.len(), total);
@@ -222,8 +232,11 @@ pub fn run(
         }
     };
 
+    // How far behind the detector was when the load ended.
+    let lag = kafka.committed_lag(input, group).ok();
+
     // Wait for the stragglers, then stop reading.
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(STRAGGLERS_SECS);
     while Instant::now() < deadline {
         if probes.seen_count() >= sent.probes {
             break;
@@ -243,9 +256,15 @@ pub fn run(
     latencies.sort_by(f64::total_cmp);
     let mut acked = sent.acked_ms;
     acked.sort_by(f64::total_cmp);
+    let processed_rate = lag.map(|lag| {
+        let secs = (settings.warmup_secs + settings.measure_secs) as f64;
+        sent.records.saturating_sub(lag) as f64 / secs
+    });
     Ok(LatencyRun {
         probes_sent: sent.probes,
         probes_seen: latencies.len() as u64,
+        lag_at_end: lag,
+        processed_rate,
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
         max_ms: latencies.last().copied().unwrap_or(f64::NAN),
@@ -256,6 +275,8 @@ pub fn run(
 }
 
 struct Sent {
+    /// Records sent, probes included.
+    records: u64,
     probes: u64,
     measured_rate: f64,
     /// Send to acknowledgement of each probe.
@@ -334,6 +355,7 @@ fn produce(
         })
         .collect();
     Ok(Sent {
+        records: sent,
         probes: next_probe,
         measured_rate,
         acked_ms,

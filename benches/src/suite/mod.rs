@@ -42,7 +42,11 @@ pub struct Sizes {
     /// Records of the sample the peer is checked on (mixed).
     pub sample_records: u64,
     pub input_partitions: i32,
+    /// Latency at the target rate, in every delivery mode.
     pub latency: crate::latency::Settings,
+    /// Further input rates at which exactly-once latency is measured: one
+    /// the detector keeps up with shows its latency unsaturated.
+    pub latency_extra_rates: Vec<u64>,
     pub state_groups: u64,
     pub restore_groups: Vec<u64>,
     pub peer_threads: u32,
@@ -67,6 +71,7 @@ impl Sizes {
                 measure_secs: 30,
                 probe_every: 200,
             },
+            latency_extra_rates: vec![1_000],
             state_groups: 100_000,
             restore_groups: vec![100_000, 1_000_000],
             peer_threads: 2,
@@ -89,6 +94,7 @@ impl Sizes {
                 measure_secs: 3,
                 probe_every: 50,
             },
+            latency_extra_rates: vec![500],
             state_groups: 5_000,
             restore_groups: vec![2_000],
             peer_threads: 2,
