@@ -85,6 +85,7 @@ fn generated(encoding: Encoding, seed: u64) -> Corpus {
         encoding,
         records: LINES as u64,
         seed,
+        rclone_sessions: None,
     };
     corpus::in_memory(&spec).expect("the generator runs")
 }

@@ -14,13 +14,19 @@ pub struct Spec {
     pub encoding: Encoding,
     pub records: u64,
     pub seed: u64,
+    /// Rclone sessions; the generator's default (one per 500 records, at
+    /// most 10) when `None`.
+    pub rclone_sessions: Option<usize>,
 }
 
 impl Spec {
     /// A file name that says what is inside.
     pub fn file_name(&self) -> String {
+        let sessions = self
+            .rclone_sessions
+            .map_or(String::new(), |n| format!("-rclone{n}"));
         format!(
-            "{}-{}-seed{}.nvm",
+            "{}-{}-seed{}{sessions}.nvm",
             encoding_name(self.encoding),
             self.records,
             self.seed
@@ -32,6 +38,7 @@ impl Spec {
             count: self.records,
             seed: self.seed,
             encoding: self.encoding,
+            rclone_sessions: self.rclone_sessions,
             ..nvm_gen::Config::default()
         }
     }
@@ -173,6 +180,7 @@ mod tests {
             encoding: Encoding::Json,
             records: 50,
             seed: 7,
+            rclone_sessions: None,
         };
         let path = generate(&dir, &spec).unwrap();
         let corpus = Corpus::load(&path).unwrap();

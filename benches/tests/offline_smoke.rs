@@ -19,6 +19,7 @@ fn an_engine_pass_counts_every_generated_record_of_each_encoding() {
             encoding,
             records: 1500,
             seed,
+            rclone_sessions: None,
         };
         let corpus = corpus::in_memory(&spec).unwrap();
         let run = offline::run(&config, &corpus, false);

@@ -41,6 +41,8 @@ pub struct Sizes {
     pub topic_records: u64,
     /// Records of the sample the peer is checked on (mixed).
     pub sample_records: u64,
+    /// Rclone sessions in the sample: each yields a row or two to compare.
+    pub sample_rclone_sessions: usize,
     pub input_partitions: i32,
     /// Latency at the target rate, in every delivery mode.
     pub latency: crate::latency::Settings,
@@ -64,6 +66,7 @@ impl Sizes {
             engine_records: 1_000_000,
             topic_records: 300_000,
             sample_records: 100_000,
+            sample_rclone_sessions: 200,
             input_partitions: 6,
             latency: crate::latency::Settings {
                 rate: 20_000,
@@ -87,6 +90,7 @@ impl Sizes {
             engine_records: 20_000,
             topic_records: 20_000,
             sample_records: 10_000,
+            sample_rclone_sessions: 40,
             input_partitions: 3,
             latency: crate::latency::Settings {
                 rate: 2_000,
@@ -329,11 +333,20 @@ impl<'a> Suite<'a> {
                 encoding,
                 records,
                 seed,
+                rclone_sessions: None,
             };
             progress(&format!("generating {}", spec.file_name()));
             corpus::generate(&dir, &spec)
         };
         let s = self.sizes;
+        // The sample has many rclone sessions: rows are what it checks.
+        let sample = Spec {
+            encoding: Encoding::Mixed,
+            records: s.sample_records,
+            seed: 4,
+            rclone_sessions: Some(s.sample_rclone_sessions),
+        };
+        progress(&format!("generating {}", sample.file_name()));
         // The paced load sends this many; rclone records become probes.
         let l = &s.latency;
         let paced = l.rate * (l.warmup_secs + l.measure_secs) * 11 / 10 + 1000;
@@ -341,7 +354,7 @@ impl<'a> Suite<'a> {
             json: gen(Encoding::Json, s.engine_records, 1)?,
             kv: gen(Encoding::Kv, s.engine_records, 2)?,
             mixed: gen(Encoding::Mixed, s.topic_records, 3)?,
-            sample: gen(Encoding::Mixed, s.sample_records, 4)?,
+            sample: corpus::generate(&dir, &sample)?,
             paced: gen(Encoding::Mixed, paced, 5)?,
         })
     }
