@@ -58,6 +58,14 @@ pub struct LatencyRun {
     /// not the detector's.
     pub acked_p50_ms: f64,
     pub acked_p99_ms: f64,
+    /// From a probe's send to the detector producing its alert (the alert
+    /// record's timestamp): consuming and processing.
+    pub produced_p50_ms: f64,
+    pub produced_p99_ms: f64,
+    /// From the alert produced to readable with read_committed: the
+    /// commit (transaction or flush) and the read.
+    pub readable_after_produced_p50_ms: f64,
+    pub readable_after_produced_p99_ms: f64,
 }
 
 /// Non-matching records to load the detector with.
@@ -142,21 +150,31 @@ pub fn probe_line(i: u64, time_ms: i64) -> Vec<u8> {
 }
 
 /// Probe send times (ns since `base`; 0 = not sent), which probes were
-/// seen, and their latencies.
+/// seen, and their latencies: whole, and split at the moment the detector
+/// produced the alert (the alert record's timestamp, the same clock).
 struct Probes {
     base: Instant,
+    /// `base` on the wall clock, epoch ms.
+    base_wall_ms: f64,
     sent_ns: Vec<AtomicU64>,
     seen: Vec<AtomicBool>,
     latencies_ms: Mutex<Vec<f64>>,
+    /// (send to alert produced, alert produced to readable), ms.
+    split_ms: Mutex<Vec<(f64, f64)>>,
 }
 
 impl Probes {
     fn new(count: u64) -> Probes {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3);
         Probes {
             base: Instant::now(),
+            base_wall_ms: wall,
             sent_ns: (0..count).map(|_| AtomicU64::new(0)).collect(),
             seen: (0..count).map(|_| AtomicBool::new(false)).collect(),
             latencies_ms: Mutex::new(Vec::new()),
+            split_ms: Mutex::new(Vec::new()),
         }
     }
 
@@ -170,8 +188,9 @@ impl Probes {
         (ns > 0).then(|| self.base + Duration::from_nanos(ns))
     }
 
-    /// A `new` alert for `src` became readable now.
-    fn saw(&self, src: &str) {
+    /// A `new` alert for `src`, produced at `produced_ms` (epoch ms),
+    /// became readable now.
+    fn saw(&self, src: &str, produced_ms: Option<i64>) {
         let Some(i) = probe_index(src) else { return };
         let Some(sent) = self.sent_at(i as usize) else {
             return; // not ours
@@ -184,6 +203,14 @@ impl Probes {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(ms);
+        if let Some(produced) = produced_ms {
+            let sent_wall = self.base_wall_ms + (sent - self.base).as_secs_f64() * 1e3;
+            let to_detector = produced as f64 - sent_wall;
+            self.split_ms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((to_detector, ms - to_detector));
+        }
     }
 
     fn seen_count(&self) -> u64 {
@@ -256,6 +283,15 @@ pub fn run(
     latencies.sort_by(f64::total_cmp);
     let mut acked = sent.acked_ms;
     acked.sort_by(f64::total_cmp);
+    let split = probes
+        .split_ms
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    let mut to_alert: Vec<f64> = split.iter().map(|s| s.0).collect();
+    let mut to_readable: Vec<f64> = split.iter().map(|s| s.1).collect();
+    to_alert.sort_by(f64::total_cmp);
+    to_readable.sort_by(f64::total_cmp);
     let processed_rate = lag.map(|lag| {
         let secs = (settings.warmup_secs + settings.measure_secs) as f64;
         sent.records.saturating_sub(lag) as f64 / secs
@@ -271,6 +307,10 @@ pub fn run(
         achieved_rate: sent.measured_rate,
         acked_p50_ms: percentile(&acked, 50.0),
         acked_p99_ms: percentile(&acked, 99.0),
+        produced_p50_ms: percentile(&to_alert, 50.0),
+        produced_p99_ms: percentile(&to_alert, 99.0),
+        readable_after_produced_p50_ms: percentile(&to_readable, 50.0),
+        readable_after_produced_p99_ms: percentile(&to_readable, 99.0),
     })
 }
 
@@ -398,7 +438,7 @@ fn spawn_reader(
                 continue;
             }
             if let Some(src) = doc["group"]["src"].as_str() {
-                probes.saw(src);
+                probes.saw(src, message.timestamp().to_millis());
             }
         }
         Ok(())

@@ -139,6 +139,29 @@ impl Suite<'_> {
                 .note("input records the detector committed per second of load"),
             );
         }
+        let split = [
+            (
+                "to_alert_produced_p50_ms",
+                "send to the detector producing the alert (consume and process)",
+                pick(|r| r.produced_p50_ms),
+            ),
+            ("to_alert_produced_p99_ms", "", pick(|r| r.produced_p99_ms)),
+            (
+                "alert_to_readable_p50_ms",
+                "alert produced to readable with read_committed (the commit)",
+                pick(|r| r.readable_after_produced_p50_ms),
+            ),
+            (
+                "alert_to_readable_p99_ms",
+                "",
+                pick(|r| r.readable_after_produced_p99_ms),
+            ),
+        ];
+        for (what, note, runs) in split {
+            let m = Measurement::new(&name(what), "ms", Better::Lower, runs);
+            c.measurements
+                .push(if note.is_empty() { m } else { m.note(note) });
+        }
         c.measurements.push(
             Measurement::new(
                 &name("acked_p99_ms"),
