@@ -294,7 +294,7 @@ pub fn human(x: f64) -> String {
     if !x.is_finite() {
         return "n/a".into();
     }
-    if x.abs() >= 1000.0 {
+    if x.abs() >= 999.5 {
         let whole = x.round() as i64;
         let digits = whole.unsigned_abs().to_string();
         let mut grouped = String::new();
@@ -366,6 +366,7 @@ mod tests {
     fn human_numbers_group_thousands() {
         assert_eq!(human(1_234_567.4), "1,234,567");
         assert_eq!(human(512.3), "512");
+        assert_eq!(human(999.97), "1,000");
         assert_eq!(human(12.345), "12.3");
         assert_eq!(human(0.5), "0.50");
         assert_eq!(human(f64::NAN), "n/a");

@@ -210,9 +210,11 @@ impl Suite<'_> {
         c: &mut Collected,
     ) {
         let name = format!("detector.e2e.{}.records_per_sec", variant.name);
+        let tick_ms = variant.commit_interval_ms.unwrap_or(100);
         let mut note = format!(
             "nvm-detector run --exit-when-idle-ms 1000{}; from `partitions assigned` \
-             to `input drained` minus the idle wait",
+             to `input drained` minus the idle wait (the end is seen at a commit tick: \
+             +-{tick_ms} ms)",
             variant.flags()
         );
         for extra in notes {
