@@ -10,7 +10,7 @@
 # ratios and writes DIR/<date>.json and DIR/latest.json (default
 # benches/results). --smoke runs tiny sizes once (a few minutes) and writes
 # to target/nvm-benches/results instead. Without Maven the peer is reported
-# as not measured. The default sizes take 25 to 30 minutes on 2 cores, most
+# as not measured. The default sizes take about 20 minutes on 2 cores, most
 # of it the detector's end-to-end and latency runs.
 #
 # With KAFKA_BOOTSTRAP set, that cluster is used as is. Otherwise the local
