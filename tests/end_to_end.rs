@@ -153,3 +153,35 @@ fn stream_and_scan_agree_on_the_bundled_data_set() {
         .count();
     assert_eq!(read(&topics.dlq).len(), malformed);
 }
+
+#[test]
+fn the_changelog_is_created_compacted() {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    use rdkafka::client::DefaultClientContext;
+    let topics = TestTopics::unique("compact");
+    topics.create(2);
+    run_ok(&run_args(&topics, &[]), Duration::from_secs(120));
+
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers())
+        .create()
+        .expect("admin client");
+    let changelog = format!("{}.changelog", topics.group);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let described = runtime
+        .block_on(admin.describe_configs(
+            [&ResourceSpecifier::Topic(&changelog)],
+            &AdminOptions::new(),
+        ))
+        .expect("describing the changelog");
+    let config = described
+        .into_iter()
+        .next()
+        .expect("one resource")
+        .expect("the changelog exists");
+    let policy = config
+        .get("cleanup.policy")
+        .and_then(|e| e.value.clone())
+        .unwrap_or_default();
+    assert_eq!(policy, "compact", "{changelog} cleanup.policy");
+}

@@ -21,8 +21,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub fn stream_config(rules_dir: &Path) -> anyhow::Result<EngineConfig> {
     let rules = RuleSet::load(rules_dir)?;
     Ok(EngineConfig {
+        // As `run` decodes: only the fields the rules read.
+        decode: nvm_detector::decode::DecodeOptions {
+            keep: nvm_detector::decode::Keep::only(rules.field_names()),
+            ..Default::default()
+        },
         rules: Arc::new(rules),
-        decode: Default::default(),
         windows: WindowConfig::default(),
     })
 }

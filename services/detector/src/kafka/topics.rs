@@ -83,11 +83,16 @@ pub async fn create(client: &ClientArgs, specs: &[TopicSpec]) -> anyhow::Result<
     let new: Vec<NewTopic<'_>> = specs
         .iter()
         .map(|s| {
-            NewTopic::new(
+            let topic = NewTopic::new(
                 &s.name,
                 s.partitions,
                 TopicReplication::Fixed(s.replication),
-            )
+            );
+            if s.compacted {
+                topic.set("cleanup.policy", "compact")
+            } else {
+                topic
+            }
         })
         .collect();
     let options = AdminOptions::new()
