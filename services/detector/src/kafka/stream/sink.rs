@@ -294,6 +294,7 @@ impl Sink {
                 return Err(e);
             }
         }
+        self.drain_queue();
         let committed = retry("committing the transaction", || {
             self.producer.commit_transaction(self.timeout)
         });
@@ -309,6 +310,23 @@ impl Sink {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Waits until the queued records are delivered, with librdkafka's own
+    /// flush: it returns as soon as the queue is empty, whereas the flush
+    /// that rust-rdkafka runs inside `commit_transaction` polls in 100 ms
+    /// slices and, with anything in flight, sleeps a whole slice. After this
+    /// that flush finds nothing to wait for. A failure here is left to
+    /// `commit_transaction`, which reports it.
+    fn drain_queue(&self) {
+        use rdkafka::client::Client;
+        let client: &Client<DeliveryTracker> = self.producer.client();
+        let timeout_ms = i32::try_from(self.timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: the pointer is the live producer handle owned by
+        // `self.producer`, and rd_kafka_flush is thread-safe.
+        unsafe {
+            rdkafka::bindings::rd_kafka_flush(client.native_ptr(), timeout_ms);
         }
     }
 
