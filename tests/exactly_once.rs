@@ -101,3 +101,34 @@ fn instances_joining_and_leaving_share_the_work_exactly_once() {
     c.terminate(Duration::from_secs(60));
     drain_and_check(&topics);
 }
+
+#[test]
+fn unkeyed_input_is_rekeyed_through_the_repartition_topic_exactly_once() {
+    let topics = TestTopics::unique("rekey");
+    topics.create(3);
+    let mut args = replay_args(&topics, &data(), 0);
+    args.extend(["--key-field".to_owned(), "none".to_owned()]);
+    run_ok(&args, Duration::from_secs(120));
+
+    let rekey = ["--repartition-by", "src"];
+    let first = spawn("rekey-first", &run_args(&topics, "rekey", &rekey));
+    std::thread::sleep(Duration::from_secs(4));
+    first.kill();
+    let mut last = spawn(
+        "rekey-drain",
+        &run_args(
+            &topics,
+            "rekey",
+            &[rekey[0], rekey[1], "--exit-when-idle-ms", "2000"],
+        ),
+    );
+    let status = last.wait(Duration::from_secs(240));
+    assert!(status.success(), "draining instance failed\n{}", last.log());
+    assert!(
+        last.log()
+            .contains(&format!("{}.repartition", topics.group)),
+        "records did not go through the repartition topic\n{}",
+        last.log()
+    );
+    assert_outputs_match_scan(&topics, &data());
+}
