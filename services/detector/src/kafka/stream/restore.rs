@@ -72,20 +72,28 @@ pub fn restore(
 }
 
 /// The partition's offsets. A changelog created moments ago may not be
-/// known yet to the broker answering: that is retried for a while.
+/// known yet to the broker answering, or have no leader yet: that is
+/// retried for a while.
 fn watermarks(
     consumer: &BaseConsumer<QuietEof>,
     topic: &str,
     partition: i32,
 ) -> Result<(i64, i64), KafkaError> {
-    use rdkafka::types::RDKafkaErrorCode::{UnknownPartition, UnknownTopicOrPartition};
+    use rdkafka::types::RDKafkaErrorCode::{
+        LeaderNotAvailable, NotLeaderForPartition, UnknownPartition, UnknownTopicOrPartition,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match consumer.fetch_watermarks(topic, partition, Duration::from_secs(30)) {
             Err(e)
                 if matches!(
                     e.rdkafka_error_code(),
-                    Some(UnknownPartition | UnknownTopicOrPartition)
+                    Some(
+                        UnknownPartition
+                            | UnknownTopicOrPartition
+                            | NotLeaderForPartition
+                            | LeaderNotAvailable
+                    )
                 ) && Instant::now() < deadline =>
             {
                 std::thread::sleep(Duration::from_millis(200));

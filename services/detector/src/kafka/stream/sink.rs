@@ -238,6 +238,7 @@ impl Sink {
                 "queueing an output failed: {e}"
             )));
         }
+        self.drain_queue();
         self.producer
             .flush(self.timeout)
             .map_err(|e| CommitError::Fatal(anyhow::anyhow!("flushing outputs: {e}")))?;
@@ -318,7 +319,8 @@ impl Sink {
     /// that rust-rdkafka runs inside `commit_transaction` polls in 100 ms
     /// slices and, with anything in flight, sleeps a whole slice. After this
     /// that flush finds nothing to wait for. A failure here is left to
-    /// `commit_transaction`, which reports it.
+    /// the flush that follows (in `commit_transaction`, or at least once
+    /// before the offsets are committed), which reports it.
     fn drain_queue(&self) {
         use rdkafka::client::Client;
         let client: &Client<DeliveryTracker> = self.producer.client();
