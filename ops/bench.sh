@@ -45,30 +45,8 @@ else
   log "warning: mvn not found; the Kafka Streams peer will not be measured"
 fi
 
-started_broker=0
-# shellcheck disable=SC2317 # called from the EXIT trap
-stop_broker() {
-  if ((started_broker)); then
-    log "stopping the broker this run started"
-    "$KAFKA_SH" stop || log "warning: could not stop the broker"
-  fi
-}
-trap stop_broker EXIT
-# Turn Ctrl-C/TERM into a normal exit so the EXIT trap runs once.
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-if [[ -n "${KAFKA_BOOTSTRAP:-}" ]]; then
-  log "using Kafka at KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP"
-else
-  # Only a broker that was not already up is ours to stop.
-  if ! "$KAFKA_SH" status >/dev/null 2>&1; then
-    started_broker=1
-  fi
-  "$KAFKA_SH" start
-  KAFKA_BOOTSTRAP="$("$KAFKA_SH" bootstrap)"
-  export KAFKA_BOOTSTRAP
-  log "using local Kafka at $KAFKA_BOOTSTRAP"
-fi
+# shellcheck source=ops/lib/broker.sh
+source "$SCRIPT_DIR/lib/broker.sh"
+use_broker
 
 "$REPO_ROOT/target/release/nvm-bench" suite --repo "$REPO_ROOT" "$@"
