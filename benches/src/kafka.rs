@@ -255,14 +255,7 @@ impl Kafka {
     /// A topic that does not exist.
     pub fn partitions(&self, topic: &str) -> anyhow::Result<Vec<i32>> {
         let consumer: BaseConsumer = self.config().create()?;
-        let metadata = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .context("reading topic metadata")?;
-        let partitions: Vec<i32> = metadata
-            .topics()
-            .iter()
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
+        let partitions = nvm_detector::kafka::topics::partition_ids(&consumer, topic)?;
         if partitions.is_empty() {
             bail!("topic {topic} does not exist");
         }

@@ -45,6 +45,26 @@ pub struct Counters {
     pub windows_closed: u64,
 }
 
+/// Totals of several engines (the partitions an instance held).
+impl std::ops::Add for Counters {
+    type Output = Counters;
+
+    fn add(self, other: Counters) -> Counters {
+        Counters {
+            records: self.records + other.records,
+            dead_lettered: self.dead_lettered + other.dead_lettered,
+            late: self.late + other.late,
+            matched: self.matched + other.matched,
+            missing_by_field: self.missing_by_field + other.missing_by_field,
+            alerts_new: self.alerts_new + other.alerts_new,
+            alerts_update: self.alerts_update + other.alerts_update,
+            alerts_final: self.alerts_final + other.alerts_final,
+            filtered: self.filtered + other.filtered,
+            windows_closed: self.windows_closed + other.windows_closed,
+        }
+    }
+}
+
 /// One partition's engine: its windows and counters.
 #[derive(Debug, Clone)]
 pub struct PartitionEngine {

@@ -74,14 +74,7 @@ pub fn read_topic(
         .create_with_context(QuietEof)
         .context("creating a reader")?;
 
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .context("reading topic metadata")?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
+    let partitions = super::topics::partition_ids(&consumer, topic)?;
     if partitions.is_empty() {
         anyhow::bail!("topic {topic} does not exist or has no partitions");
     }

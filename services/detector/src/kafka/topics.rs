@@ -135,21 +135,32 @@ pub async fn ensure_outputs(client: &ClientArgs, topics: &TopicNames) -> anyhow:
 /// # Errors
 /// The cluster's metadata cannot be read.
 pub fn partition_count(client: &ClientArgs, topic: &str) -> anyhow::Result<Option<i32>> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = client
+    let consumer: rdkafka::consumer::BaseConsumer = client
         .consumer_config(|_| {})?
         .create()
         .context("creating a metadata client")?;
+    let ids = partition_ids(&consumer, topic)?;
+    Ok((!ids.is_empty()).then_some(ids.len() as i32))
+}
+
+/// The partition ids of a topic, empty when it does not exist.
+///
+/// # Errors
+/// The cluster's metadata cannot be read.
+pub fn partition_ids<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &rdkafka::consumer::BaseConsumer<C>,
+    topic: &str,
+) -> anyhow::Result<Vec<i32>> {
+    use rdkafka::consumer::Consumer;
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(30))
         .with_context(|| format!("reading the metadata of {topic}"))?;
-    let count = metadata
+    Ok(metadata
         .topics()
         .iter()
-        .find(|t| t.name() == topic && t.error().is_none())
-        .map(|t| t.partitions().len() as i32)
-        .filter(|n| *n > 0);
-    Ok(count)
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect())
 }
 
 /// Creates an internal topic with `partitions` partitions, or checks that

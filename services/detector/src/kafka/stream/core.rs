@@ -438,7 +438,7 @@ impl Core {
             self.offsets.remove(key);
             if key.0 == self.topology.state_topic() {
                 if let Some(engine) = self.engines.remove(&key.1) {
-                    self.retired = add_counters(self.retired, *engine.counters());
+                    self.retired = self.retired + *engine.counters();
                 }
                 self.ledger.forget(key.1);
             }
@@ -478,7 +478,7 @@ impl Core {
             consumer.seek_partitions(seek, std::time::Duration::from_secs(30))?;
         }
         for (_, engine) in self.engines.drain() {
-            self.retired = add_counters(self.retired, *engine.counters());
+            self.retired = self.retired + *engine.counters();
         }
         let assigned: Vec<(String, i32)> = assignment
             .elements()
@@ -497,7 +497,7 @@ impl Core {
         self.engines
             .values()
             .map(|e| *e.counters())
-            .fold(self.retired, add_counters)
+            .fold(self.retired, |sum, c| sum + c)
     }
 
     /// Waits for queued records (at shutdown).
@@ -547,21 +547,5 @@ fn original_source(message: &OwnedMessage) -> Source<'_> {
         topic,
         partition,
         offset,
-    }
-}
-
-/// Adds two sets of counters.
-pub fn add_counters(a: Counters, b: Counters) -> Counters {
-    Counters {
-        records: a.records + b.records,
-        dead_lettered: a.dead_lettered + b.dead_lettered,
-        late: a.late + b.late,
-        matched: a.matched + b.matched,
-        missing_by_field: a.missing_by_field + b.missing_by_field,
-        alerts_new: a.alerts_new + b.alerts_new,
-        alerts_update: a.alerts_update + b.alerts_update,
-        alerts_final: a.alerts_final + b.alerts_final,
-        filtered: a.filtered + b.filtered,
-        windows_closed: a.windows_closed + b.windows_closed,
     }
 }

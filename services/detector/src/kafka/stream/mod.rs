@@ -16,7 +16,7 @@ mod restore;
 mod signals;
 mod sink;
 
-pub use self::core::{add_counters, Topology};
+pub use self::core::Topology;
 pub use signals::EXIT_SHUTDOWN_TIMEOUT;
 pub use sink::Delivery;
 
